@@ -1,0 +1,220 @@
+"""Text analysis for the index: cleaning, jieba words, character n-grams, pinyin keys (no Whoosh queries here)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+
+import jieba
+from pypinyin import lazy_pinyin
+from whoosh.analysis import Token, Tokenizer
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run is either CJK characters or other letters/digits; everything else separates.
+RUN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+CJK_RE = re.compile(rf"[{_CJK}]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]+")
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def clean(text: object, limit: int | None = None) -> str:
+    """Return text safe to store and encode: no control characters (bar newline and tab), no lone surrogates."""
+    if text is None:
+        return ""
+    s = str(text)
+    if limit is not None:
+        s = s[:limit]
+    # Lone surrogates cannot be UTF-8 encoded (Whoosh stores terms as UTF-8).
+    s = s.encode("utf-8", "ignore").decode("utf-8")
+    return _CONTROL_RE.sub(" ", s)
+
+
+def fold(text: str) -> str:
+    """NFKC for matching, so full-width letters and digits match what users type (stored text keeps its own)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def ensure_jieba() -> None:
+    """Load jieba's dictionary once per process, from a cache in the temp dir, quietly."""
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    with _jieba_lock:
+        if _jieba_ready:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        jieba.dt.tmp_dir = os.environ.get("CRM_JIEBA_TMP") or tempfile.gettempdir()
+        jieba.dt.cache_file = "crm-jieba.cache"
+        jieba.initialize()
+        _jieba_ready = True
+
+
+def _is_word(w: str) -> bool:
+    return any(ch.isalnum() for ch in w)
+
+
+def index_words(text: str) -> list[tuple[str, int, int, int]]:
+    """(word, start, end, position) for indexing: jieba's words, plus their dictionary sub-words at the same
+    position so `医药` finds `生物医药` and phrases over whole words still line up."""
+    ensure_jieba()
+    freq = jieba.dt.FREQ
+    out = []
+    pos = 0
+    for word, start, end in jieba.tokenize(text):
+        if not _is_word(word):
+            continue
+        lw = word.lower()
+        out.append((lw, start, end, pos))
+        n = len(word)
+        if n > 2 and CJK_RE.match(word):
+            for size in (2, 3):
+                for i in range(n - size + 1):
+                    sub = word[i : i + size]
+                    if sub != word and freq.get(sub):
+                        out.append((sub, start + i, start + i + size, pos))
+        pos += 1
+    return out
+
+
+def query_words(text: str) -> list[str]:
+    """jieba's words of a query term, lower-cased, punctuation dropped."""
+    ensure_jieba()
+    return [w.lower() for w in jieba.cut(text) if _is_word(w)]
+
+
+def ngrams(text: str, max_n: int = 3) -> list[str]:
+    """1..max_n character grams of each CJK run; other words whole (lower-cased)."""
+    out = []
+    for m in RUN_RE.finditer(text):
+        run = m.group(0).lower()
+        if m.lastgroup == "word":
+            out.append(run)
+            continue
+        for size in range(1, max_n + 1):
+            out.extend(run[i : i + size] for i in range(len(run) - size + 1))
+    return out
+
+
+def ngram_query(text: str, max_n: int = 3) -> list[str]:
+    """Grams that must all be present for `text` to be a substring (overlapping max_n-grams)."""
+    out = []
+    for m in RUN_RE.finditer(text):
+        run = m.group(0).lower()
+        if m.lastgroup == "word" or len(run) <= max_n:
+            out.append(run)
+        else:
+            out.extend(run[i : i + max_n] for i in range(len(run) - max_n + 1))
+    return out
+
+
+def starts(text: str, max_n: int = 4) -> list[str]:
+    """Leading 1..max_n characters of a value, for `张*` meaning "starts with 张"."""
+    s = "".join(m.group(0) for m in RUN_RE.finditer(text)).lower()
+    return [s[:k] for k in range(1, min(max_n, len(s)) + 1)]
+
+
+# Surnames whose reading differs from the everyday one; used only for people's names.
+SURNAMES = {
+    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "区": "ou", "朴": "piao", "查": "zha",
+    "盖": "ge", "乐": "yue", "覃": "qin", "尉": "yu", "缪": "miao", "翟": "zhai", "种": "chong",
+    "繁": "po", "员": "yun", "召": "shao", "秘": "bi", "折": "she", "阚": "kan", "薄": "bo",
+    "隗": "wei", "牟": "mu", "莘": "xin", "句": "gou", "黑": "he", "都": "du", "郇": "huan",
+}
+COMPOUND_SURNAMES = {"尉迟": ("yu", "chi"), "长孙": ("zhang", "sun"), "单于": ("chan", "yu"),
+                     "万俟": ("mo", "qi"), "澹台": ("tan", "tai")}
+
+
+def char_pinyin(text: str, person: bool = False) -> list[str | None]:
+    """One pinyin unit per character of text (None for separators); letters and digits stand for themselves."""
+    units: list[str | None] = [None] * len(text)
+    for m in RUN_RE.finditer(text):
+        run, start = m.group(0), m.start()
+        if m.lastgroup == "word":
+            for i, ch in enumerate(run.lower()):
+                units[start + i] = ch
+            continue
+        pys = lazy_pinyin(run, errors=lambda s: ["?"] * len(s))
+        if len(pys) != len(run):  # pypinyin grouped something oddly: fall back per character
+            pys = [lazy_pinyin(ch)[0] for ch in run]
+        for i, py in enumerate(pys):
+            units[start + i] = py.lower()
+    if person and text:
+        head = COMPOUND_SURNAMES.get(text[:2])
+        if head:
+            units[0], units[1] = head
+        elif text[0] in SURNAMES:
+            units[0] = SURNAMES[text[0]]
+    return units
+
+
+def pinyin_keys(text: str, person: bool = False, max_chars: int = 24) -> tuple[set[str], set[str]]:
+    """Full-pinyin and initials strings of every suffix of each run of text, so a query may start at any
+    character: `shibo` and `sb` find 张世波, `swyy` finds 安康生物医药."""
+    full: set[str] = set()
+    initials: set[str] = set()
+    variants = [char_pinyin(text, person=False)]
+    if person:
+        variants.append(char_pinyin(text, person=True))
+    for units in variants:
+        for seg in _segments(units[:max_chars]):
+            for i in range(len(seg)):
+                full.add("".join(seg[i:]))
+                initials.add("".join(u[0] for u in seg[i:]))
+    return full, initials
+
+
+def _segments(units: list[str | None]) -> list[list[str]]:
+    segs: list[list[str]] = [[]]
+    for u in units:
+        if u is None:
+            if segs[-1]:
+                segs.append([])
+        else:
+            segs[-1].append(u)
+    return [s for s in segs if s]
+
+
+def edges(keys: set[str], max_n: int) -> set[str]:
+    """Every prefix up to max_n letters of each key: a prefix query becomes one term lookup."""
+    return {k[:n] for k in keys for n in range(1, min(max_n, len(k)) + 1)}
+
+
+class _ListTokenizer(Tokenizer):
+    """Base for tokenizers computed by a function above; picklable (the schema is pickled)."""
+
+    def tokens(self, value: str) -> list[tuple[str, int, int, int]]:
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for text, start, end, pos in self.tokens(value):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = text
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar, t.endchar = start_char + start, start_char + end
+            yield t
+
+
+class JiebaTokenizer(_ListTokenizer):
+    def tokens(self, value):
+        return index_words(fold(value))
+
+
+class NgramTokenizer(_ListTokenizer):
+    def tokens(self, value):
+        return [(g, 0, 0, i) for i, g in enumerate(ngrams(fold(value)))]

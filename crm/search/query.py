@@ -1,0 +1,162 @@
+"""Our own small query language, parsed by hand into Whoosh queries over the fields we offer (never QueryParser)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from .analysis import CJK_RE, RUN_RE, clean, fold, ngram_query, query_words
+from .schema import PINYIN_EDGE, TEXT_FIELDS
+
+MAX_INPUT = 256  # characters of the search box we read; the rest is ignored
+MAX_CLAUSES = 12
+MAX_TERM = 32
+
+BOOSTS = {"name": 4.0, "company": 3.0, "persons": 3.0, "tags": 2.0, "industry": 2.0, "titles": 1.2,
+          "regions": 1.2, "notes": 1.0, "interactions": 0.8}
+# Prefix queries expand over the vocabulary; only these small-vocabulary fields get them.
+PREFIX_FIELDS = ("tags", "industry")
+
+_QUOTES = str.maketrans({c: '"' for c in "“”„‟「」『』〝〞"})
+# Anything that is not a word character, space, quote, minus or star only separates words: this is what
+# keeps `county:5`, `amount:[1 TO]`, `(a)`, `^~` from meaning anything.
+_SEPARATORS = re.compile(r'[^\w\s\-*"]')
+_TOKEN = re.compile(r'(?P<neg>-*)"(?P<phrase>[^"]*)(?:"|$)|(?P<word>[^\s"]+)')
+_ASCII = re.compile(r"[0-9a-z]+")
+
+
+@dataclass
+class Clause:
+    kind: str  # "term", "prefix" or "phrase"
+    text: str  # lower-cased; a phrase's words separated by single spaces
+
+
+@dataclass
+class ParsedQuery:
+    groups: list[list[Clause]] = field(default_factory=list)  # AND of ORs
+    excluded: list[Clause] = field(default_factory=list)
+
+    @property
+    def positive(self) -> list[Clause]:
+        return [c for g in self.groups for c in g]
+
+
+def parse(text: object) -> ParsedQuery:
+    """Split a user's search string into clauses: words AND-ed, `OR` between words, "phrases",
+    `-word`/`NOT word` exclusion, `word*` prefix. Never raises; unknown syntax is just separators."""
+    s = _SEPARATORS.sub(" ", fold(clean(text, MAX_INPUT)).translate(_QUOTES))
+    parsed = ParsedQuery()
+    want_or = negate_next = False
+    for m in _TOKEN.finditer(s):
+        if len(parsed.positive) + len(parsed.excluded) >= MAX_CLAUSES:
+            break
+        if m.group("phrase") is not None:
+            negate = bool(m.group("neg")) or negate_next
+            body = " ".join(r.group(0) for r in RUN_RE.finditer(m.group("phrase").lower()))[:MAX_TERM * 2]
+            clauses = [Clause("phrase", body)] if body else []
+        else:
+            word = m.group("word")
+            if word in ("AND", "OR", "NOT"):
+                want_or = want_or or word == "OR"
+                negate_next = word == "NOT"
+                continue
+            negate = word.startswith("-") or negate_next
+            clauses = _word_clauses(word)
+        negate_next = False
+        for i, clause in enumerate(clauses):
+            if negate:
+                parsed.excluded.append(clause)
+            elif want_or and i == 0 and parsed.groups:
+                parsed.groups[-1].append(clause)
+            else:
+                parsed.groups.append([clause])
+        if clauses:
+            want_or = False
+    return parsed
+
+
+def _word_clauses(word: str) -> list[Clause]:
+    prefix = word.rstrip("-").endswith("*")
+    parts = [p.lower()[:MAX_TERM] for p in re.split(r"[-*_]+", word) if RUN_RE.search(p)]
+    clauses = [Clause("term", p) for p in parts]
+    if clauses and prefix:
+        clauses[-1].kind = "prefix"
+    return clauses
+
+
+def _any_field(word: str) -> wq.Query:
+    return wq.Or([wq.Term(f, word, boost=BOOSTS[f]) for f in TEXT_FIELDS])
+
+
+def _all(queries: list[wq.Query], boost: float = 1.0) -> wq.Query | None:
+    if not queries:
+        return None
+    if len(queries) == 1:
+        q = queries[0]
+        if boost != 1.0:
+            q = wq.Or([q], boost=boost)
+        return q
+    return wq.And(queries, boost=boost)
+
+
+def _pinyin(t: str, prefix: bool) -> list[wq.Query]:
+    if not _ASCII.fullmatch(t):
+        return []
+    if len(t) <= PINYIN_EDGE:
+        out = [wq.Term("pyp", t, boost=1.5), wq.Term("pyip", t, boost=1.2)]
+    else:
+        out = [wq.Prefix("py", t, boost=1.5), wq.Prefix("pyi", t, boost=1.2)]
+    if not prefix:  # a whole name typed in pinyin ranks above a name that merely starts that way
+        out += [wq.Term("py", t, boost=3.0), wq.Term("pyi", t, boost=2.5)]
+    return out
+
+
+def _term(t: str) -> wq.Query | None:
+    alts = [q for q in (_all([_any_field(w) for w in query_words(t)]),
+                        _all([wq.Term("grams", g) for g in ngram_query(t)], boost=1.5)) if q is not None]
+    alts += _pinyin(t, prefix=False)
+    return wq.Or(alts) if alts else None
+
+
+def _prefix(t: str) -> wq.Query | None:
+    alts: list[wq.Query] = [wq.Prefix(f, t, boost=BOOSTS[f]) for f in PREFIX_FIELDS]
+    if len(t) <= 4:
+        alts.append(wq.Term("starts", t, boost=3.0))
+    if CJK_RE.search(t):
+        grams = _all([wq.Term("grams", g) for g in ngram_query(t)], boost=0.5)
+        if grams is not None:
+            alts.append(grams)
+    else:
+        alts += [wq.Prefix("grams", t)] + _pinyin(t, prefix=True)
+    return wq.Or(alts)
+
+
+def _phrase(body: str) -> wq.Query | None:
+    words = query_words(body)
+    if len(words) <= 1:
+        return _term(body)
+    alts: list[wq.Query] = [wq.Phrase(f, words, boost=BOOSTS[f]) for f in TEXT_FIELDS]
+    grams = _all([wq.Term("grams", g) for g in ngram_query(body.replace(" ", ""))], boost=1.5)
+    if grams is not None:
+        alts.append(grams)
+    return wq.Or(alts)
+
+
+def clause_query(clause: Clause) -> wq.Query | None:
+    build = {"term": _term, "prefix": _prefix, "phrase": _phrase}[clause.kind]
+    return build(clause.text)
+
+
+def build(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
+    """(what must match, what must not) — either may be None."""
+    musts = []
+    for group in parsed.groups:
+        qs = [q for q in (clause_query(c) for c in group) if q is not None]
+        if qs:
+            musts.append(qs[0] if len(qs) == 1 else wq.Or(qs))
+    nots = [q for q in (clause_query(c) for c in parsed.excluded) if q is not None]
+    positive = None if not musts else (musts[0] if len(musts) == 1 else wq.And(musts))
+    negative = None if not nots else wq.Or(nots)
+    return positive, negative

@@ -1,0 +1,141 @@
+"""The Whoosh schema and the mapping of a plain doc dict onto its fields (no querying here)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from whoosh import columns
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
+
+from .analysis import JiebaTokenizer, NgramTokenizer, clean, edges, fold, pinyin_keys, starts
+
+# Bump when fields or analysis change: an index built with another version is recreated empty and
+# the services' reconcile/reindex refills it from the database.
+SCHEMA_VERSION = "3"
+
+# Free-text fields segmented by jieba that a user's words may match (each word may match any of them).
+TEXT_FIELDS = ("name", "company", "persons", "titles", "industry", "tags", "regions", "notes", "interactions")
+HIGHLIGHT_FIELDS = ("name", "company", "notes", "interactions")
+PINYIN_EDGE = 10  # longest pinyin prefix answered by a single term lookup
+
+MAX_TEXT = 20_000  # characters per field: a pasted novel in the notes must not stall a write
+
+
+def build_schema() -> Schema:
+    jieba_an = JiebaTokenizer()
+    return Schema(
+        uid=ID(unique=True, stored=True),
+        type=ID(stored=True),
+        id=STORED(),
+        name=TEXT(analyzer=jieba_an, stored=True),
+        company=TEXT(analyzer=jieba_an, stored=True),
+        persons=TEXT(analyzer=jieba_an),
+        titles=TEXT(analyzer=jieba_an),
+        industry=TEXT(analyzer=jieba_an),
+        tags=TEXT(analyzer=jieba_an),
+        regions=TEXT(analyzer=jieba_an),
+        notes=TEXT(analyzer=jieba_an, stored=True),
+        interactions=TEXT(analyzer=jieba_an),
+        interactions_raw=STORED(),
+        grams=TEXT(analyzer=NgramTokenizer(), phrase=False),
+        starts=KEYWORD(scorable=True),
+        py=KEYWORD(scorable=True),
+        pyi=KEYWORD(scorable=True),
+        pyp=KEYWORD(scorable=True),
+        pyip=KEYWORD(scorable=True),
+        industry_ids=KEYWORD(),
+        county_id=ID(),
+        kind=ID(),
+        status=ID(),
+        is_key=ID(),
+        # Everything facets, sorting and reconcile need, packed in one column read per document.
+        pack=COLUMN(columns.VarBytesColumn()),
+    )
+
+
+def uid_of(doc_type: str, doc_id: int) -> str:
+    return f"{doc_type}:{int(doc_id)}"
+
+
+def _texts(values) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [c for c in (clean(v, MAX_TEXT) for v in values) if c.strip()]
+
+
+def _ts(value) -> float | None:
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:  # the services hand aware UTC; treat a naive one as UTC rather than local
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def _key(value) -> str:
+    return "" if value is None else clean(value, 200).strip()
+
+
+def doc_fields(doc: dict) -> dict:
+    """Whoosh field values for one doc dict (see the package docstring for its keys)."""
+    doc_type = _key(doc["type"])
+    doc_id = int(doc["id"])
+    name = clean(doc.get("name"), 500)
+    company = clean(doc.get("company"), 500)
+    persons = _texts(doc.get("person_names"))
+    interactions = _texts(doc.get("interactions"))
+    industry_ids = sorted({int(i) for i in doc.get("industry_ids") or ()})
+
+    full: set[str] = set()
+    initials: set[str] = set()
+    for value, person in [(name, False), (company, False)] + [(p, True) for p in persons]:
+        f, i = pinyin_keys(fold(value), person=person)
+        full |= f
+        initials |= i
+    gram_src = [v for v in [name, company, *persons] if v]
+    start_keys = {s for v in gram_src for s in starts(fold(v))}
+
+    county = doc.get("county_id")
+    pack = [doc_type, doc_id, str(doc.get("version") or ""), county, _key(doc.get("kind")) or None,
+            _key(doc.get("status")) or None, bool(doc.get("is_key")), industry_ids,
+            clean(doc.get("sort_name") or name, 200), _ts(doc.get("last_contacted_at"))]
+    fields = {
+        "uid": uid_of(doc_type, doc_id),
+        "type": doc_type,
+        "id": doc_id,
+        "name": name,
+        "company": company,
+        "persons": "\n".join(persons),
+        "titles": "\n".join(_texts(doc.get("titles"))),
+        "industry": "\n".join(_texts(doc.get("industry_text"))),
+        "tags": "\n".join(_texts(doc.get("tags"))),
+        "regions": "\n".join(_texts([doc.get("origin_region"), doc.get("home_county")])),
+        "notes": clean(doc.get("notes"), MAX_TEXT),
+        "interactions": "\n".join(interactions),
+        "interactions_raw": interactions,
+        "grams": "\n".join(gram_src),
+        "starts": " ".join(sorted(start_keys)),
+        "py": " ".join(sorted(full)),
+        "pyi": " ".join(sorted(initials)),
+        "pyp": " ".join(sorted(edges(full, PINYIN_EDGE))),
+        "pyip": " ".join(sorted(edges(initials, PINYIN_EDGE))),
+        "industry_ids": " ".join(str(i) for i in industry_ids),
+        "is_key": "1" if doc.get("is_key") else "0",
+        "pack": json.dumps(pack, ensure_ascii=False).encode("utf-8"),
+    }
+    for fname in ("county_id", "kind", "status"):
+        value = _key(doc.get(fname))
+        if value:
+            fields[fname] = value
+    # Drop empty strings: Whoosh indexes nothing for them anyway, and empty KEYWORDs cost a field length.
+    return {k: v for k, v in fields.items() if v != "" or k in ("name",)}
+
+
+def unpack(raw: bytes) -> tuple | None:
+    """The packed column of one document: (type, id, version, county_id, kind, status, is_key,
+    industry_ids, sort_name, last_ts); None for a document that has none."""
+    if not raw:
+        return None
+    return tuple(json.loads(raw.decode("utf-8")))
