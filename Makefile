@@ -1,0 +1,48 @@
+# Two commands do all set-up: `make run` (install, migrate, seed the demo city, serve) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-test catalog lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+catalog: $(VENV)/.installed
+	$(BIN)/python -m crm.catalog
+
+run: install catalog
+	$(FLASK) crm init
+	$(FLASK) crm seed-demo
+	@echo
+	@echo "  招商客商管理平台 — http://$(HOST):$(PORT)/"
+	@$(FLASK) crm demo-logins
+	@echo
+	$(FLASK) crm serve --host $(HOST) --port $(PORT)
+
+test: install-test catalog
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

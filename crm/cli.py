@@ -1,0 +1,99 @@
+"""`flask crm …` commands for operators and scripts (API.md lists them); each calls services."""
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from crm.services import counties, demo, tokens, users
+from crm.services.errors import InvalidInput
+
+crm_cli = AppGroup("crm", help="招商客商管理平台 commands.")
+
+
+def _system_actor():
+    """Operator commands run with an admin's authority; the audit log shows no user (actor None)."""
+    from crm.models import Role, User
+
+    return User(id=None, username="cli", display_name="command line", role=Role.ADMIN.value,
+                is_active_user=True, password_hash="!")
+
+
+@crm_cli.command("init")
+def init_command():
+    """Create or upgrade the schema and load reference data (idempotent; no demo data)."""
+    upgrade()
+    added = counties.load_reference_counties()
+    click.echo(f"schema up to date; {added} counties added")
+
+
+@crm_cli.command("seed-demo")
+@click.option("--size", type=click.Choice(["small", "large"]), default="small")
+def seed_demo_command(size):
+    """Add the demo city (idempotent)."""
+    result = demo.seed_demo(size)
+    click.echo("demo city: " + ", ".join(f"{k} +{v}" for k, v in result.items()))
+
+
+@crm_cli.command("demo-logins")
+def demo_logins_command():
+    """Print the demo accounts."""
+    click.echo("Demo logins (username / password):")
+    for username, password, what in demo.demo_logins():
+        click.echo(f"  {username:<10} {password}   {what}")
+
+
+@crm_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(users.ROLES))
+@click.option("--county", "county_code", default=None, help="the county's code, e.g. 610902")
+@click.option("--password", required=True)
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+def create_user_command(username, role, county_code, password, display_name, email):
+    """Create a user."""
+    county_id = None
+    if county_code:
+        county = counties.county_by_code(county_code)
+        if county is None:
+            raise click.ClickException(f"unknown county code {county_code}")
+        county_id = county.id
+    try:
+        user = users.create_user(_system_actor(), {
+            "username": username, "display_name": display_name or username, "role": role,
+            "county_id": county_id, "password": password, "email": email}, now=datetime.now(UTC))
+    except InvalidInput as error:
+        for field, messages in error.errors.items():
+            click.echo(f"{field}: {'; '.join(str(m) for m in messages)}", err=True)
+        sys.exit(1)
+    click.echo(f"created user {user.username} ({user.role})")
+
+
+@crm_cli.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli")
+def create_token_command(username, name):
+    """Create an API token for USERNAME; the token is the last line printed (shown once)."""
+    user = users.user_by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    plain = tokens.create_token(_system_actor(), user, name=name, now=datetime.now(UTC))
+    click.echo(f"API token for {username} (store it now; it is not shown again):")
+    click.echo(plain)
+
+
+@crm_cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--threads", default=8, type=int)
+def serve_command(host, port, threads):
+    """The embedded default: one process serving HTTP (waitress) with the scheduler inside."""
+    from flask import current_app
+    from waitress import serve
+
+    app = current_app._get_current_object()
+    click.echo(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
+    serve(app, host=host, port=port, threads=threads, ident="crm")

@@ -1,0 +1,43 @@
+"""Domain errors raised by services; web maps them onto forms and flashes, the API onto problem+json."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, message: str = "", **extra):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class InvalidInput(DomainError):
+    """Field → list of messages."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, list[str]], message: str = ""):
+        super().__init__(message or "; ".join(f"{k}: {', '.join(str(m) for m in v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class AuthError(DomainError):
+    """Sign-in refused; `reason` is one of bad_credentials, locked, throttled, inactive."""
+
+    status = 401
+
+    def __init__(self, reason: str, message: str = ""):
+        super().__init__(message or reason)
+        self.reason = reason

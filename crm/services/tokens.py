@@ -1,0 +1,61 @@
+"""API bearer tokens: created and shown once, stored as SHA-256 hashes, revocable."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.models import ApiToken, User
+from crm.services import audit
+from crm.services.errors import NotFound
+from crm.services.permissions import require
+
+PREFIX = "crm_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(actor: User, user: User, *, name: str = "", now: datetime) -> str:
+    """Return the plain token; only its hash is kept."""
+    require(actor, "token.manage", ApiToken(user_id=user.id))
+    plain = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=(name or "")[:64], token_hash=_digest(plain),
+                     prefix=plain[: len(PREFIX) + 4], created_at=now)
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor, "create", "api_token", token.id, summary=f"{user.username} {token.prefix}…")
+    db.session.commit()
+    return plain
+
+
+def user_for_token(plain: str, *, now: datetime) -> User | None:
+    if not plain or not plain.startswith(PREFIX) or len(plain) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    if token is None or token.revoked_at is not None or not token.user.is_active_user:
+        return None
+    # Touch at most once a minute: a write per request would serialise readers on SQLite.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
+    return token.user
+
+
+def revoke_token(actor: User, token_id: int, *, now: datetime) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("api_token")
+    require(actor, "token.manage", token)
+    if token.revoked_at is None:
+        token.revoked_at = now
+        audit.record(actor, "revoke", "api_token", token.id, summary=token.prefix)
+        db.session.commit()
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))

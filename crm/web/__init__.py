@@ -1,0 +1,87 @@
+"""The HTML side: blueprints, sign-in wiring, error pages and template helpers."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from flask import Flask, render_template, request
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from crm.extensions import login_manager
+from crm.services import audit
+from crm.services.auth import load_session_user
+from crm.services.permissions import can
+from crm.web import labels
+
+
+def init_app(app: Flask) -> None:
+    from crm.web.admin.views import bp as admin_bp
+    from crm.web.auth.views import bp as auth_bp
+    from crm.web.home.views import bp as home_bp
+
+    for bp in (home_bp, auth_bp, admin_bp):
+        app.register_blueprint(bp)
+    _init_login()
+    _register_errors(app)
+    app.before_request(_remember_client_ip)
+    app.json.ensure_ascii = False  # API.md: Chinese text unescaped
+    app.jinja_env.globals.update(get_locale=get_locale, can=can, now_utc=lambda: datetime.now(UTC), nav_items=labels.nav_items,
+                                 role_label=labels.role_label, county_kind_label=labels.county_kind_label)
+    app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["plainjson"] = lambda value: json.dumps(value, ensure_ascii=False)
+
+
+def _init_login() -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_session_user)
+
+
+def _remember_client_ip() -> None:
+    audit.client_ip.set(request.remote_addr)
+
+
+def _localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def _register_errors(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from crm.services.errors import DomainError, NotFound, PermissionDenied
+
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            from crm.api.errors import problem_for_http
+
+            return problem_for_http(error)
+        status = error.code or 500
+        template = status if status in (403, 404, 500) else 400
+        return render_template(f"errors/{template}.html", error=error), status
+
+    app.register_error_handler(HTTPException, http_error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/400.html", error=error, csrf=True), 400
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        """A service refused: problem+json for the API, the matching error page for HTML."""
+        if request.path.startswith("/api/"):
+            from crm.api.errors import problem_for_domain
+
+            return problem_for_domain(error)
+        if isinstance(error, PermissionDenied):
+            return render_template("errors/403.html", error=error), 403
+        if isinstance(error, NotFound):
+            return render_template("errors/404.html", error=error), 404
+        return render_template("errors/400.html", error=error), error.status
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return render_template("errors/500.html", error=error), 500

@@ -1,0 +1,104 @@
+"""Admin pages: users, counties and the audit log."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crm.services import audit, counties, users
+from crm.services.errors import InvalidInput
+from crm.services.permissions import can
+from crm.web.admin.forms import CountyForm, ResetPasswordForm, UserForm
+from crm.web.forms import choices, populate_errors
+from crm.web.pagination import paginate
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    if not can(current_user, "user.manage"):
+        abort(403)
+
+
+def _county_choices():
+    return choices([(0, _("— none —"))] + [(c.id, c.name) for c in counties.all_counties()])
+
+
+@bp.route("/users")
+def users_index():
+    page = paginate(users.users_query(role=request.args.get("role") or None,
+                                      county_id=request.args.get("county_id", type=int)))
+    return render_template("admin/users.html", page=page, counties=counties.all_counties())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def users_form(user_id: int | None = None):
+    user = users.get_user(user_id) if user_id else None
+    form = UserForm(obj=user)
+    form.county_id.choices = _county_choices()
+    if request.method == "GET" and user is not None:
+        form.county_id.data = user.county_id or 0
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        try:
+            if user is None:
+                user = users.create_user(current_user, data, now=datetime.now(UTC))
+            else:
+                data.pop("username"), data.pop("password")
+                users.update_user(current_user, user.id, data)
+        except InvalidInput as error:
+            populate_errors(form, error)
+        else:
+            flash(_("User %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("admin.users_index"))
+    return render_template("admin/user_form.html", form=form, user=user,
+                           reset_form=ResetPasswordForm() if user else None)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def users_reset_password(user_id: int):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.reset_password(current_user, user_id, form.password.data, now=datetime.now(UTC))
+        except InvalidInput as error:
+            for messages in error.errors.values():
+                for message in messages:
+                    flash(str(message), "danger")
+        else:
+            flash(_("Password reset; the user's sessions were signed out."), "success")
+    return redirect(url_for("admin.users_form", user_id=user_id))
+
+
+@bp.route("/counties")
+def counties_index():
+    return render_template("admin/counties.html", counties=counties.all_counties())
+
+
+@bp.route("/counties/<int:county_id>/edit", methods=["GET", "POST"])
+def counties_form(county_id: int):
+    county = counties.get_county(county_id)
+    form = CountyForm(obj=county)
+    if form.validate_on_submit():
+        try:
+            counties.update_county(current_user, county.id, form.data)
+        except InvalidInput as error:
+            populate_errors(form, error)
+        else:
+            flash(_("County saved."), "success")
+            return redirect(url_for("admin.counties_index"))
+    return render_template("admin/county_form.html", form=form, county=county)
+
+
+@bp.route("/audit")
+def audit_index():
+    page = paginate(audit.audit_query(object_type=request.args.get("object_type") or None,
+                                      action=request.args.get("action") or None,
+                                      actor_id=request.args.get("actor_id", type=int),
+                                      object_id=request.args.get("object_id", type=int)), per_page=50)
+    return render_template("admin/audit.html", page=page)
