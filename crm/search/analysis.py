@@ -154,30 +154,29 @@ def char_pinyin(text: str, person: bool = False) -> list[str | None]:
 
 
 def pinyin_keys(text: str, person: bool = False, max_chars: int = 24) -> tuple[set[str], set[str]]:
-    """Full-pinyin and initials strings of every suffix of each run of text, so a query may start at any
-    character: `shibo` and `sb` find 张世波, `swyy` finds 安康生物医药."""
+    """Full-pinyin and initials strings from each word start to the end of its run, so a query may begin
+    at any word: `shibo` and `sb` find 张世波, `swyy` finds 安康生物医药. People's names start at every
+    character; other text at jieba's word and sub-word starts (every character would double the index)."""
     full: set[str] = set()
     initials: set[str] = set()
-    variants = [char_pinyin(text, person=False)]
+    text = text[:max_chars]
     if person:
-        variants.append(char_pinyin(text, person=True))
+        begins = set(range(len(text)))
+        variants = [char_pinyin(text), char_pinyin(text, person=True)]
+    else:
+        begins = {start for _w, start, _e, _p in index_words(text)}
+        variants = [char_pinyin(text)]
     for units in variants:
-        for seg in _segments(units[:max_chars]):
-            for i in range(len(seg)):
-                full.add("".join(seg[i:]))
-                initials.add("".join(u[0] for u in seg[i:]))
+        for i in begins:
+            tail = []
+            for u in units[i:]:
+                if u is None:
+                    break
+                tail.append(u)
+            if tail:
+                full.add("".join(tail))
+                initials.add("".join(u[0] for u in tail))
     return full, initials
-
-
-def _segments(units: list[str | None]) -> list[list[str]]:
-    segs: list[list[str]] = [[]]
-    for u in units:
-        if u is None:
-            if segs[-1]:
-                segs.append([])
-        else:
-            segs[-1].append(u)
-    return [s for s in segs if s]
 
 
 def edges(keys: set[str], max_n: int) -> set[str]:

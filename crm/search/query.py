@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from .analysis import CJK_RE, RUN_RE, clean, fold, ngram_query, query_words
-from .schema import PINYIN_EDGE, TEXT_FIELDS
+from .schema import INITIALS_EDGE, PINYIN_EDGE, TEXT_FIELDS
 
 MAX_INPUT = 256  # characters of the search box we read; the rest is ignored
 MAX_CLAUSES = 12
 MAX_TERM = 32
 
-BOOSTS = {"name": 4.0, "company": 3.0, "persons": 3.0, "tags": 2.0, "industry": 2.0, "titles": 1.2,
-          "regions": 1.2, "notes": 1.0, "interactions": 0.8}
+BOOSTS = {"who": 4.0, "cat": 2.0, "body": 1.0}
 # Prefix queries expand over the vocabulary; only these small-vocabulary fields get them.
-PREFIX_FIELDS = ("tags", "industry")
+PREFIX_FIELDS = ("cat",)
 
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟「」『』〝〞"})
 # Anything that is not a word character, space, quote, minus or star only separates words: this is what
@@ -104,10 +103,8 @@ def _all(queries: list[wq.Query], boost: float = 1.0) -> wq.Query | None:
 def _pinyin(t: str, prefix: bool) -> list[wq.Query]:
     if not _ASCII.fullmatch(t):
         return []
-    if len(t) <= PINYIN_EDGE:
-        out = [wq.Term("pyp", t, boost=1.5), wq.Term("pyip", t, boost=1.2)]
-    else:
-        out = [wq.Prefix("py", t, boost=1.5), wq.Prefix("pyi", t, boost=1.2)]
+    out = [wq.Term("pyp", t, boost=1.5) if len(t) <= PINYIN_EDGE else wq.Prefix("py", t, boost=1.5),
+           wq.Term("pyip", t, boost=1.2) if len(t) <= INITIALS_EDGE else wq.Prefix("pyi", t, boost=1.2)]
     if not prefix:  # a whole name typed in pinyin ranks above a name that merely starts that way
         out += [wq.Term("py", t, boost=3.0), wq.Term("pyi", t, boost=2.5)]
     return out

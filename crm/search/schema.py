@@ -12,12 +12,14 @@ from .analysis import JiebaTokenizer, NgramTokenizer, clean, edges, fold, pinyin
 
 # Bump when fields or analysis change: an index built with another version is recreated empty and
 # the services' reconcile/reindex refills it from the database.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 # Free-text fields segmented by jieba that a user's words may match (each word may match any of them).
-TEXT_FIELDS = ("name", "company", "persons", "titles", "industry", "tags", "regions", "notes", "interactions")
-HIGHLIGHT_FIELDS = ("name", "company", "notes", "interactions")
-PINYIN_EDGE = 10  # longest pinyin prefix answered by a single term lookup
+# Three matching fields rather than one per key: each extra field is one more matcher in every query's
+# union tree, which is where Whoosh spends its (pure Python) time. Boosts are set per field in query.py.
+TEXT_FIELDS = ("who", "cat", "body")
+PINYIN_EDGE = 6  # longest full-pinyin prefix answered by one term lookup; longer ones expand few terms
+INITIALS_EDGE = 4
 
 MAX_TEXT = 20_000  # characters per field: a pasted novel in the notes must not stall a write
 
@@ -28,16 +30,13 @@ def build_schema() -> Schema:
         uid=ID(unique=True, stored=True),
         type=ID(stored=True),
         id=STORED(),
-        name=TEXT(analyzer=jieba_an, stored=True),
-        company=TEXT(analyzer=jieba_an, stored=True),
-        persons=TEXT(analyzer=jieba_an),
-        titles=TEXT(analyzer=jieba_an),
-        industry=TEXT(analyzer=jieba_an),
-        tags=TEXT(analyzer=jieba_an),
-        regions=TEXT(analyzer=jieba_an),
-        notes=TEXT(analyzer=jieba_an, stored=True),
-        interactions=TEXT(analyzer=jieba_an),
+        name=STORED(),
+        company=STORED(),
+        notes=STORED(),
         interactions_raw=STORED(),
+        who=TEXT(analyzer=jieba_an),  # name, company, people
+        cat=TEXT(analyzer=jieba_an),  # industry names and synonyms, tags
+        body=TEXT(analyzer=jieba_an),  # titles, regions, notes, interaction summaries
         grams=TEXT(analyzer=NgramTokenizer(), phrase=False),
         starts=KEYWORD(scorable=True),
         py=KEYWORD(scorable=True),
@@ -86,6 +85,7 @@ def doc_fields(doc: dict) -> dict:
     company = clean(doc.get("company"), 500)
     persons = _texts(doc.get("person_names"))
     interactions = _texts(doc.get("interactions"))
+    notes = clean(doc.get("notes"), MAX_TEXT)
     industry_ids = sorted({int(i) for i in doc.get("industry_ids") or ()})
 
     full: set[str] = set()
@@ -107,20 +107,18 @@ def doc_fields(doc: dict) -> dict:
         "id": doc_id,
         "name": name,
         "company": company,
-        "persons": "\n".join(persons),
-        "titles": "\n".join(_texts(doc.get("titles"))),
-        "industry": "\n".join(_texts(doc.get("industry_text"))),
-        "tags": "\n".join(_texts(doc.get("tags"))),
-        "regions": "\n".join(_texts([doc.get("origin_region"), doc.get("home_county")])),
-        "notes": clean(doc.get("notes"), MAX_TEXT),
-        "interactions": "\n".join(interactions),
+        "notes": notes,
         "interactions_raw": interactions,
+        "who": "\n".join([name, company, *persons]),
+        "cat": "\n".join(_texts(doc.get("industry_text")) + _texts(doc.get("tags"))),
+        "body": "\n".join(_texts(doc.get("titles")) + _texts([doc.get("origin_region"), doc.get("home_county")])
+                          + [notes] + interactions),
         "grams": "\n".join(gram_src),
         "starts": " ".join(sorted(start_keys)),
         "py": " ".join(sorted(full)),
         "pyi": " ".join(sorted(initials)),
         "pyp": " ".join(sorted(edges(full, PINYIN_EDGE))),
-        "pyip": " ".join(sorted(edges(initials, PINYIN_EDGE))),
+        "pyip": " ".join(sorted(edges(initials, INITIALS_EDGE))),
         "industry_ids": " ".join(str(i) for i in industry_ids),
         "is_key": "1" if doc.get("is_key") else "0",
         "pack": json.dumps(pack, ensure_ascii=False).encode("utf-8"),
@@ -130,7 +128,7 @@ def doc_fields(doc: dict) -> dict:
         if value:
             fields[fname] = value
     # Drop empty strings: Whoosh indexes nothing for them anyway, and empty KEYWORDs cost a field length.
-    return {k: v for k, v in fields.items() if v != "" or k in ("name",)}
+    return {k: v for k, v in fields.items() if v != "" or k == "name"}
 
 
 def unpack(raw: bytes) -> tuple | None:
