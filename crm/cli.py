@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from crm.services import counties, demo, tokens, users
+from crm.services import counties, demo, industries, tokens, users
 from crm.services.errors import InvalidInput
 
 crm_cli = AppGroup("crm", help="招商客商管理平台 commands.")
@@ -27,7 +27,8 @@ def init_command():
     """Create or upgrade the schema and load reference data (idempotent; no demo data)."""
     upgrade()
     added = counties.load_reference_counties()
-    click.echo(f"schema up to date; {added} counties added")
+    added_industries = industries.load_reference_industries()
+    click.echo(f"schema up to date; {added} counties and {added_industries} industries added")
 
 
 @crm_cli.command("seed-demo")

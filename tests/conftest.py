@@ -82,8 +82,10 @@ def app(database_url, tmp_path):
     app = create_app(base_config(database_url, str(tmp_path)))
     with app.app_context():
         from crm.services.counties import load_reference_counties
+        from crm.services.industries import load_reference_industries
 
         load_reference_counties()
+        load_reference_industries()
     yield app
     _empty_tables(app)
     with app.app_context():

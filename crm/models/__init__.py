@@ -1,6 +1,46 @@
 """The schema: one module per noun; importing this package registers every table."""
 from crm.models.audit import AuditEntry
 from crm.models.county import County, CountyKind
+from crm.models.followup import Followup, FollowupStatus, Handoff, Priority
+from crm.models.importing import ImportBatch, ImportRowResult
+from crm.models.industry import Industry
+from crm.models.interaction import (
+                                    Interaction,
+                                    InteractionKind,
+                                    LeaderLevel,
+                                    Trip,
+                                    interaction_participants,
+                                    trip_participants,
+)
+from crm.models.lead import (
+                                    ClaimConflict,
+                                    ConflictStatus,
+                                    Contact,
+                                    Lead,
+                                    LeadKind,
+                                    LeadStatus,
+                                    LeadTag,
+                                    SourceChannel,
+)
+from crm.models.notification import JobRun, Notification, OutboxMessage
+from crm.models.outreach import Campaign, HolidaySetting, ItemStatus, OutreachItem
+from crm.models.project import (
+                                    Event,
+                                    FundsArrival,
+                                    Project,
+                                    Stage,
+                                    StageChange,
+                                    Target,
+                                    event_leads,
+                                    project_leads,
+)
 from crm.models.user import ApiToken, LoginAttempt, Role, User
 
-__all__ = ["ApiToken", "AuditEntry", "County", "CountyKind", "LoginAttempt", "Role", "User"]
+__all__ = [
+    "ApiToken", "AuditEntry", "Campaign", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
+    "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "ImportBatch",
+    "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind",
+    "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem",
+    "Priority", "Project", "Role", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",
+    "event_leads", "interaction_participants", "project_leads", "trip_participants",
+]

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import Role, User
 from crm.services.counties import all_counties, load_reference_counties
+from crm.services.industries import load_reference_industries
 from crm.services.passwords import hash_password
 
 DEMO_PASSWORD = "anKang-2027"
@@ -40,6 +41,7 @@ def seed_demo(size: str = "small", *, now: datetime | None = None) -> dict:
     """Add what is missing of the demo city; running it twice changes nothing."""
     now = now or datetime.now(UTC)
     load_reference_counties()
+    load_reference_industries()
     by_code = {c.code: c for c in all_counties()}
     existing = set(db.session.scalars(select(User.username)))
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account: seeding stays fast

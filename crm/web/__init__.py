@@ -1,6 +1,8 @@
 """The HTML side: blueprints, sign-in wiring, error pages and template helpers."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 from datetime import UTC, datetime
 
@@ -15,14 +17,16 @@ from crm.services.auth import load_session_user
 from crm.services.permissions import can
 from crm.web import labels
 
+# Each feature is a package crm/web/<name>/ whose views.py defines `bp`; listed here in navigation order.
+FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "followups", "notifications", "search",
+            "outreach", "projects", "events", "reports", "imports"]
+
 
 def init_app(app: Flask) -> None:
-    from crm.web.admin.views import bp as admin_bp
-    from crm.web.auth.views import bp as auth_bp
-    from crm.web.home.views import bp as home_bp
-
-    for bp in (home_bp, auth_bp, admin_bp):
-        app.register_blueprint(bp)
+    for name in FEATURES:
+        if importlib.util.find_spec(f"crm.web.{name}") is None:
+            continue  # a feature not built yet
+        app.register_blueprint(importlib.import_module(f"crm.web.{name}.views").bp)
     _init_login()
     _register_errors(app)
     app.before_request(_remember_client_ip)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:11:09.033365
+Create Date: 2026-11-28 12:17:18.047074
 
 """
 from alembic import op
@@ -31,6 +31,37 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_counties')),
     sa.UniqueConstraint('code', name=op.f('uq_counties_code'))
     )
+    op.create_table('holiday_settings',
+    sa.Column('key', sa.String(length=30), nullable=False),
+    sa.Column('is_enabled', sa.Boolean(), nullable=False),
+    sa.Column('days_before', sa.Integer(), nullable=False),
+    sa.Column('template', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_holiday_settings'))
+    )
+    op.create_table('industries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('synonyms', sa.JSON(), nullable=False),
+    sa.Column('sort_order', sa.Integer(), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['parent_id'], ['industries.id'], name=op.f('fk_industries_parent_id_industries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_industries')),
+    sa.UniqueConstraint('code', name=op.f('uq_industries_code'))
+    )
+    with op.batch_alter_table('industries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_industries_parent_id'), ['parent_id'], unique=False)
+
+    op.create_table('job_runs',
+    sa.Column('job_id', sa.String(length=60), nullable=False),
+    sa.Column('last_run_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('last_finished_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('job_id', name=op.f('pk_job_runs'))
+    )
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -43,6 +74,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_login_attempts_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_login_attempts_ip'), ['ip'], unique=False)
         batch_op.create_index(batch_op.f('ix_login_attempts_username'), ['username'], unique=False)
+
+    op.create_table('targets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('county_id', sa.Integer(), nullable=True),
+    sa.Column('county_key', sa.Integer(), nullable=False),
+    sa.Column('metric', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_targets_county_id_counties')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_targets')),
+    sa.UniqueConstraint('year', 'county_key', 'metric', name=op.f('uq_targets_year'))
+    )
+    with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_targets_county_id'), ['county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_targets_year'), ['year'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -107,11 +154,590 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_entries_object_id'), ['object_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_object_type'), ['object_type'], unique=False)
 
+    op.create_table('campaigns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('holiday_key', sa.String(length=30), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('holiday_date', sa.Date(), nullable=False),
+    sa.Column('target_kinds', sa.JSON(), nullable=False),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.Column('remind_days_before', sa.Integer(), nullable=False),
+    sa.Column('template', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_campaigns_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns')),
+    sa.UniqueConstraint('holiday_key', 'year', name=op.f('uq_campaigns_holiday_key'))
+    )
+    op.create_table('events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('city', sa.String(length=100), nullable=True),
+    sa.Column('county_id', sa.Integer(), nullable=True),
+    sa.Column('leaders', sa.String(length=300), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_events_county_id_counties')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_events_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    )
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_events_county_id'), ['county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_held_on'), ['held_on'], unique=False)
+
+    op.create_table('import_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('file_format', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('duplicate_mode', sa.String(length=20), nullable=False),
+    sa.Column('mapping', sa.JSON(), nullable=False),
+    sa.Column('total_rows', sa.Integer(), nullable=False),
+    sa.Column('processed_rows', sa.Integer(), nullable=False),
+    sa.Column('created_count', sa.Integer(), nullable=False),
+    sa.Column('updated_count', sa.Integer(), nullable=False),
+    sa.Column('skipped_count', sa.Integer(), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('owner_county_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('finished_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('reverted_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('reverted_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_batches_created_by_id_users')),
+    sa.ForeignKeyConstraint(['owner_county_id'], ['counties.id'], name=op.f('fk_import_batches_owner_county_id_counties')),
+    sa.ForeignKeyConstraint(['reverted_by_id'], ['users.id'], name=op.f('fk_import_batches_reverted_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batches'))
+    )
+    with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_batches_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_batches_status'), ['status'], unique=False)
+
+    op.create_table('leads',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
+    sa.Column('pinyin_full', sa.String(length=400), nullable=False),
+    sa.Column('pinyin_initials', sa.String(length=200), nullable=False),
+    sa.Column('uscc', sa.String(length=18), nullable=True),
+    sa.Column('industry_id', sa.Integer(), nullable=True),
+    sa.Column('origin_region', sa.String(length=100), nullable=True),
+    sa.Column('home_county_id', sa.Integer(), nullable=True),
+    sa.Column('owner_county_id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('source_channel', sa.String(length=20), nullable=True),
+    sa.Column('referrer_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('is_key', sa.Boolean(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('last_contacted_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('import_batch_id', sa.Integer(), nullable=True),
+    sa.Column('deleted_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('deleted_by_id', sa.Integer(), nullable=True),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_leads_created_by_id_users')),
+    sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_leads_deleted_by_id_users')),
+    sa.ForeignKeyConstraint(['home_county_id'], ['counties.id'], name=op.f('fk_leads_home_county_id_counties')),
+    sa.ForeignKeyConstraint(['industry_id'], ['industries.id'], name=op.f('fk_leads_industry_id_industries')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['leads.id'], name=op.f('fk_leads_merged_into_id_leads')),
+    sa.ForeignKeyConstraint(['owner_county_id'], ['counties.id'], name=op.f('fk_leads_owner_county_id_counties')),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_leads_owner_id_users')),
+    sa.ForeignKeyConstraint(['referrer_id'], ['leads.id'], name=op.f('fk_leads_referrer_id_leads')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_leads'))
+    )
+    with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_leads_deleted_at'), ['deleted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_home_county_id'), ['home_county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_import_batch_id'), ['import_batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_industry_id'), ['industry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_is_key'), ['is_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_last_contacted_at'), ['last_contacted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_name_key'), ['name_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_owner_county_id'), ['owner_county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_pinyin_initials'), ['pinyin_initials'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_referrer_id'), ['referrer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_uscc'), ['uscc'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=120), nullable=False),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('read_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('user_id', 'dedupe_key', name=op.f('uq_notifications_user_id'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
+
+    op.create_table('trips',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('leader_name', sa.String(length=60), nullable=True),
+    sa.Column('leader_level', sa.String(length=20), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('cities', sa.String(length=200), nullable=True),
+    sa.Column('county_id', sa.Integer(), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_trips_county_id_counties')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_trips_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_trips'))
+    )
+    with op.batch_alter_table('trips', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trips_county_id'), ['county_id'], unique=False)
+
+    op.create_table('claim_conflicts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('claimant_lead_id', sa.Integer(), nullable=True),
+    sa.Column('claimant_county_id', sa.Integer(), nullable=False),
+    sa.Column('claimant_user_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('decision_note', sa.Text(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['claimant_county_id'], ['counties.id'], name=op.f('fk_claim_conflicts_claimant_county_id_counties')),
+    sa.ForeignKeyConstraint(['claimant_lead_id'], ['leads.id'], name=op.f('fk_claim_conflicts_claimant_lead_id_leads')),
+    sa.ForeignKeyConstraint(['claimant_user_id'], ['users.id'], name=op.f('fk_claim_conflicts_claimant_user_id_users')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_claim_conflicts_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_claim_conflicts_lead_id_leads')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_conflicts'))
+    )
+    with op.batch_alter_table('claim_conflicts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_claim_conflicts_claimant_county_id'), ['claimant_county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claim_conflicts_claimant_lead_id'), ['claimant_lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claim_conflicts_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claim_conflicts_status'), ['status'], unique=False)
+
+    op.create_table('contacts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('title', sa.String(length=60), nullable=True),
+    sa.Column('mobile', sa.String(length=32), nullable=True),
+    sa.Column('mobile_key', sa.String(length=11), nullable=True),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('wechat', sa.String(length=64), nullable=True),
+    sa.Column('is_primary', sa.Boolean(), nullable=False),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_contacts_lead_id_leads'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
+    )
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contacts_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contacts_mobile_key'), ['mobile_key'], unique=False)
+
+    op.create_table('event_leads',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('attended', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_event_leads_event_id_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_event_leads_lead_id_leads'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('event_id', 'lead_id', name=op.f('pk_event_leads'))
+    )
+    op.create_table('import_row_results',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=300), nullable=True),
+    sa.Column('lead_id', sa.Integer(), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=True),
+    sa.Column('before', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_import_row_results_batch_id_import_batches'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_row_results'))
+    )
+    with op.batch_alter_table('import_row_results', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_row_results_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_row_results_lead_id'), ['lead_id'], unique=False)
+
+    op.create_table('lead_tags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_lead_tags_lead_id_leads'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lead_tags')),
+    sa.UniqueConstraint('lead_id', 'tag', name=op.f('uq_lead_tags_lead_id'))
+    )
+    with op.batch_alter_table('lead_tags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lead_tags_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lead_tags_tag'), ['tag'], unique=False)
+
+    op.create_table('outbox_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=160), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('notification_id', sa.Integer(), nullable=True),
+    sa.Column('recipient', sa.String(length=300), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('planned_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('next_attempt_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('claimed_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=80), nullable=True),
+    sa.Column('sent_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('gave_up_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_outbox_messages_notification_id_notifications'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_messages_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
+    sa.UniqueConstraint('channel', 'dedupe_key', name=op.f('uq_outbox_messages_channel'))
+    )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_messages_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_messages_planned_at'), ['planned_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_messages_sent_at'), ['sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_messages_user_id'), ['user_id'], unique=False)
+
+    op.create_table('projects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('industry_id', sa.Integer(), nullable=True),
+    sa.Column('county_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('investment_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('is_foreign', sa.Boolean(), nullable=False),
+    sa.Column('source_channel', sa.String(length=20), nullable=True),
+    sa.Column('referrer_id', sa.Integer(), nullable=True),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('signed_on', sa.Date(), nullable=True),
+    sa.Column('started_on', sa.Date(), nullable=True),
+    sa.Column('planned_start_on', sa.Date(), nullable=True),
+    sa.Column('manager_id', sa.Integer(), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('deleted_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_projects_county_id_counties')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_projects_created_by_id_users')),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_projects_event_id_events')),
+    sa.ForeignKeyConstraint(['industry_id'], ['industries.id'], name=op.f('fk_projects_industry_id_industries')),
+    sa.ForeignKeyConstraint(['manager_id'], ['users.id'], name=op.f('fk_projects_manager_id_users')),
+    sa.ForeignKeyConstraint(['referrer_id'], ['leads.id'], name=op.f('fk_projects_referrer_id_leads')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_projects'))
+    )
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_projects_county_id'), ['county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_deleted_at'), ['deleted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_industry_id'), ['industry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_manager_id'), ['manager_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_referrer_id'), ['referrer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_signed_on'), ['signed_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_stage'), ['stage'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_started_on'), ['started_on'], unique=False)
+
+    op.create_table('trip_participants',
+    sa.Column('trip_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['trip_id'], ['trips.id'], name=op.f('fk_trip_participants_trip_id_trips'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_trip_participants_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('trip_id', 'user_id', name=op.f('pk_trip_participants'))
+    )
+    op.create_table('funds_arrivals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('arrived_on', sa.Date(), nullable=False),
+    sa.Column('out_of_province', sa.Boolean(), nullable=False),
+    sa.Column('foreign_amount', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('note', sa.String(length=300), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_funds_arrivals_created_by_id_users')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_funds_arrivals_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_funds_arrivals'))
+    )
+    with op.batch_alter_table('funds_arrivals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_funds_arrivals_arrived_on'), ['arrived_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_funds_arrivals_project_id'), ['project_id'], unique=False)
+
+    op.create_table('interactions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=True),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('occurred_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('location', sa.String(length=200), nullable=True),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('outcome', sa.Text(), nullable=True),
+    sa.Column('leader_level', sa.String(length=20), nullable=False),
+    sa.Column('leader_name', sa.String(length=60), nullable=True),
+    sa.Column('visitor_count', sa.Integer(), nullable=False),
+    sa.Column('trip_id', sa.Integer(), nullable=True),
+    sa.Column('county_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.CheckConstraint('lead_id IS NOT NULL OR project_id IS NOT NULL', name=op.f('ck_interactions_target')),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_interactions_county_id_counties')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_interactions_created_by_id_users')),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_interactions_lead_id_leads')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_interactions_project_id_projects')),
+    sa.ForeignKeyConstraint(['trip_id'], ['trips.id'], name=op.f('fk_interactions_trip_id_trips')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_interactions'))
+    )
+    with op.batch_alter_table('interactions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_interactions_county_id'), ['county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_occurred_at'), ['occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_trip_id'), ['trip_id'], unique=False)
+
+    op.create_table('project_leads',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_project_leads_lead_id_leads'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_leads_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', 'lead_id', name=op.f('pk_project_leads'))
+    )
+    op.create_table('project_stage_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('from_stage', sa.String(length=20), nullable=True),
+    sa.Column('to_stage', sa.String(length=20), nullable=False),
+    sa.Column('changed_on', sa.Date(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_project_stage_changes_actor_id_users')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_stage_changes_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_stage_changes'))
+    )
+    with op.batch_alter_table('project_stage_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_stage_changes_project_id'), ['project_id'], unique=False)
+
+    op.create_table('followups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=True),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.Column('due_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('priority', sa.String(length=10), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('county_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('handoff', sa.String(length=12), nullable=False),
+    sa.Column('return_reason', sa.Text(), nullable=True),
+    sa.Column('outcome', sa.Text(), nullable=True),
+    sa.Column('completed_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('completed_by_id', sa.Integer(), nullable=True),
+    sa.Column('source_interaction_id', sa.Integer(), nullable=True),
+    sa.Column('result_interaction_id', sa.Integer(), nullable=True),
+    sa.Column('previous_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', crm.models.base.UtcDateTime(), nullable=False),
+    sa.CheckConstraint('lead_id IS NOT NULL OR project_id IS NOT NULL', name=op.f('ck_followups_target')),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['users.id'], name=op.f('fk_followups_assigned_by_id_users')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_followups_assignee_id_users')),
+    sa.ForeignKeyConstraint(['completed_by_id'], ['users.id'], name=op.f('fk_followups_completed_by_id_users')),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_followups_county_id_counties')),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_followups_lead_id_leads')),
+    sa.ForeignKeyConstraint(['previous_id'], ['followups.id'], name=op.f('fk_followups_previous_id_followups')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_followups_project_id_projects')),
+    sa.ForeignKeyConstraint(['result_interaction_id'], ['interactions.id'], name=op.f('fk_followups_result_interaction_id_interactions')),
+    sa.ForeignKeyConstraint(['source_interaction_id'], ['interactions.id'], name=op.f('fk_followups_source_interaction_id_interactions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followups'))
+    )
+    with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_followups_assigned_by_id'), ['assigned_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_county_id'), ['county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_status'), ['status'], unique=False)
+
+    op.create_table('interaction_participants',
+    sa.Column('interaction_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], name=op.f('fk_interaction_participants_interaction_id_interactions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_interaction_participants_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('interaction_id', 'user_id', name=op.f('pk_interaction_participants'))
+    )
+    op.create_table('outreach_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('county_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('done_at', crm.models.base.UtcDateTime(), nullable=True),
+    sa.Column('done_by_id', sa.Integer(), nullable=True),
+    sa.Column('interaction_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_outreach_items_assignee_id_users')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_outreach_items_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['county_id'], ['counties.id'], name=op.f('fk_outreach_items_county_id_counties')),
+    sa.ForeignKeyConstraint(['done_by_id'], ['users.id'], name=op.f('fk_outreach_items_done_by_id_users')),
+    sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], name=op.f('fk_outreach_items_interaction_id_interactions')),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_outreach_items_lead_id_leads')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outreach_items')),
+    sa.UniqueConstraint('campaign_id', 'lead_id', name=op.f('uq_outreach_items_campaign_id'))
+    )
+    with op.batch_alter_table('outreach_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outreach_items_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outreach_items_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outreach_items_county_id'), ['county_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outreach_items_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outreach_items_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('outreach_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outreach_items_status'))
+        batch_op.drop_index(batch_op.f('ix_outreach_items_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_outreach_items_county_id'))
+        batch_op.drop_index(batch_op.f('ix_outreach_items_campaign_id'))
+        batch_op.drop_index(batch_op.f('ix_outreach_items_assignee_id'))
+
+    op.drop_table('outreach_items')
+    op.drop_table('interaction_participants')
+    with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_followups_status'))
+        batch_op.drop_index(batch_op.f('ix_followups_project_id'))
+        batch_op.drop_index(batch_op.f('ix_followups_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_followups_due_at'))
+        batch_op.drop_index(batch_op.f('ix_followups_county_id'))
+        batch_op.drop_index(batch_op.f('ix_followups_assignee_id'))
+        batch_op.drop_index(batch_op.f('ix_followups_assigned_by_id'))
+
+    op.drop_table('followups')
+    with op.batch_alter_table('project_stage_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_stage_changes_project_id'))
+
+    op.drop_table('project_stage_changes')
+    op.drop_table('project_leads')
+    with op.batch_alter_table('interactions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_interactions_trip_id'))
+        batch_op.drop_index(batch_op.f('ix_interactions_project_id'))
+        batch_op.drop_index(batch_op.f('ix_interactions_occurred_at'))
+        batch_op.drop_index(batch_op.f('ix_interactions_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_interactions_kind'))
+        batch_op.drop_index(batch_op.f('ix_interactions_created_by_id'))
+        batch_op.drop_index(batch_op.f('ix_interactions_county_id'))
+
+    op.drop_table('interactions')
+    with op.batch_alter_table('funds_arrivals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_funds_arrivals_project_id'))
+        batch_op.drop_index(batch_op.f('ix_funds_arrivals_arrived_on'))
+
+    op.drop_table('funds_arrivals')
+    op.drop_table('trip_participants')
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_projects_started_on'))
+        batch_op.drop_index(batch_op.f('ix_projects_stage'))
+        batch_op.drop_index(batch_op.f('ix_projects_signed_on'))
+        batch_op.drop_index(batch_op.f('ix_projects_referrer_id'))
+        batch_op.drop_index(batch_op.f('ix_projects_manager_id'))
+        batch_op.drop_index(batch_op.f('ix_projects_industry_id'))
+        batch_op.drop_index(batch_op.f('ix_projects_event_id'))
+        batch_op.drop_index(batch_op.f('ix_projects_deleted_at'))
+        batch_op.drop_index(batch_op.f('ix_projects_county_id'))
+
+    op.drop_table('projects')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_user_id'))
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_sent_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_planned_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_next_attempt_at'))
+
+    op.drop_table('outbox_messages')
+    with op.batch_alter_table('lead_tags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lead_tags_tag'))
+        batch_op.drop_index(batch_op.f('ix_lead_tags_lead_id'))
+
+    op.drop_table('lead_tags')
+    with op.batch_alter_table('import_row_results', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_row_results_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_import_row_results_batch_id'))
+
+    op.drop_table('import_row_results')
+    op.drop_table('event_leads')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contacts_mobile_key'))
+        batch_op.drop_index(batch_op.f('ix_contacts_lead_id'))
+
+    op.drop_table('contacts')
+    with op.batch_alter_table('claim_conflicts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_claim_conflicts_status'))
+        batch_op.drop_index(batch_op.f('ix_claim_conflicts_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_claim_conflicts_claimant_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_claim_conflicts_claimant_county_id'))
+
+    op.drop_table('claim_conflicts')
+    with op.batch_alter_table('trips', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trips_county_id'))
+
+    op.drop_table('trips')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
+        batch_op.drop_index(batch_op.f('ix_notifications_created_at'))
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_leads_uscc'))
+        batch_op.drop_index(batch_op.f('ix_leads_status'))
+        batch_op.drop_index(batch_op.f('ix_leads_referrer_id'))
+        batch_op.drop_index(batch_op.f('ix_leads_pinyin_initials'))
+        batch_op.drop_index(batch_op.f('ix_leads_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_leads_owner_county_id'))
+        batch_op.drop_index(batch_op.f('ix_leads_name_key'))
+        batch_op.drop_index(batch_op.f('ix_leads_last_contacted_at'))
+        batch_op.drop_index(batch_op.f('ix_leads_kind'))
+        batch_op.drop_index(batch_op.f('ix_leads_is_key'))
+        batch_op.drop_index(batch_op.f('ix_leads_industry_id'))
+        batch_op.drop_index(batch_op.f('ix_leads_import_batch_id'))
+        batch_op.drop_index(batch_op.f('ix_leads_home_county_id'))
+        batch_op.drop_index(batch_op.f('ix_leads_deleted_at'))
+
+    op.drop_table('leads')
+    with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_batches_status'))
+        batch_op.drop_index(batch_op.f('ix_import_batches_created_by_id'))
+
+    op.drop_table('import_batches')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_events_held_on'))
+        batch_op.drop_index(batch_op.f('ix_events_county_id'))
+
+    op.drop_table('events')
+    op.drop_table('campaigns')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_object_type'))
         batch_op.drop_index(batch_op.f('ix_audit_entries_object_id'))
@@ -128,11 +754,22 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_county_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('targets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_targets_year'))
+        batch_op.drop_index(batch_op.f('ix_targets_county_id'))
+
+    op.drop_table('targets')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_attempts_username'))
         batch_op.drop_index(batch_op.f('ix_login_attempts_ip'))
         batch_op.drop_index(batch_op.f('ix_login_attempts_at'))
 
     op.drop_table('login_attempts')
+    op.drop_table('job_runs')
+    with op.batch_alter_table('industries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_industries_parent_id'))
+
+    op.drop_table('industries')
+    op.drop_table('holiday_settings')
     op.drop_table('counties')
     # ### end Alembic commands ###
