@@ -196,15 +196,20 @@ class SearchIndex:
         with self._ix.searcher() as searcher:
             leaves = self._leaf_packs(searcher)
             packs = [p for _r, _o, ps in leaves for p in ps]
-            matched = list(searcher.docs_for_query(everything))
+            if sort == "relevance":
+                # One scored pass gives the page, the total and the facet input: a second, unscored pass
+                # over the same matchers would double the work on broad queries.
+                hits = searcher.search(matcher_q, filter=filter_q, limit=None, terms=False)
+                matched = list(hits.docs())
+                ranked = [(h.docnum, round(h.score, 4)) for h in hits[(page - 1) * per_page : page * per_page]]
+                start = 0
+            else:
+                matched = list(searcher.docs_for_query(everything))
+                ranked = [(d, None) for d in _sorted_window(packs, matched, sort, window)]
+                start = (page - 1) * per_page
             result.total = len(matched)
             result.facets = _facets(packs, matched)
-            if sort == "relevance":
-                hits = searcher.search(matcher_q, filter=filter_q, limit=window, terms=False)
-                ranked = [(h.docnum, round(h.score, 4)) for h in hits]
-            else:
-                ranked = [(d, None) for d in _sorted_window(packs, matched, sort, window)]
-            for docnum, score in ranked[(page - 1) * per_page : page * per_page]:
+            for docnum, score in ranked[start : start + per_page]:
                 stored = searcher.stored_fields(docnum)
                 result.items.append({
                     "type": stored.get("type"), "id": stored.get("id"), "name": stored.get("name", ""),

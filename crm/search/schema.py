@@ -90,7 +90,8 @@ def doc_fields(doc: dict) -> dict:
 
     full: set[str] = set()
     initials: set[str] = set()
-    for value, person in [(name, False), (company, False)] + [(p, True) for p in persons]:
+    # dict.fromkeys: a lead's name and company are often the same string; analyse it once.
+    for value, person in dict.fromkeys([(name, False), (company, False)] + [(p, True) for p in persons]):
         f, i = pinyin_keys(fold(value), person=person)
         full |= f
         initials |= i

@@ -232,3 +232,19 @@ def test_optimize_keeps_documents(idx):
     idx.optimize()
     assert idx.doc_count() == len(DOCS) + 1
     assert ids(idx.search("拐枣")) == [6]
+
+
+def test_a_second_writer_waits_then_reports_busy(tmp_path):
+    from whoosh import index as windex
+
+    from crm.search import IndexBusy
+
+    index = SearchIndex(tmp_path / "ix", lock_timeout=0.2)
+    holder = windex.open_dir(str(tmp_path / "ix")).writer()
+    try:
+        with pytest.raises(IndexBusy):
+            index.upsert([make_doc(1, "恩施硒源")])
+    finally:
+        holder.cancel()
+    index.upsert([make_doc(1, "恩施硒源")])
+    assert index.doc_count() == 1
