@@ -1,0 +1,117 @@
+"""The notification centre: in-app notifications and the outbox rows (e-mail, webhook) planned beside them.
+
+Each planned message carries a dedupe key, unique per user (centre) and per channel (outbox), so a job that
+runs twice, or two schedulers, plan it once. Sending lives in crm.services.delivery."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from crm.extensions import db
+from crm.models import Notification, OutboxMessage, User
+from crm.services.errors import NotFound
+
+EMAIL, WEBHOOK = "email", "webhook"
+
+
+@contextmanager
+def in_language(user: User):
+    """Text written for a user (notification titles, mail) in the user's own language."""
+    with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        yield
+
+
+def _insert_once(row) -> bool:
+    """Add a row guarded by a unique key inside a savepoint: a duplicate leaves the outer work intact."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def notify(user: User, kind: str, title: str, body: str, link: str | None, dedupe_key: str, *,
+           now: datetime) -> Notification | None:
+    """Plan a message for a user once: the in-app notification and, per the user's choices and the
+    configuration, its e-mail and webhook deliveries. Returns None when it was already planned.
+    Adds and flushes; the caller commits."""
+    if user is None or not user.is_active_user:
+        return None
+    exists = db.session.scalar(select(Notification.id).where(Notification.user_id == user.id,
+                                                             Notification.dedupe_key == dedupe_key))
+    if exists:
+        return None
+    note = Notification(user_id=user.id, kind=kind[:30], title=str(title)[:200], body=str(body or ""),
+                        link=(link or None) and link[:300], dedupe_key=dedupe_key[:120], created_at=now)
+    if not _insert_once(note):
+        return None
+    for channel, recipient in _channels(user):
+        message = OutboxMessage(channel=channel, dedupe_key=f"{user.id}:{dedupe_key}"[:160], user_id=user.id,
+                                notification_id=note.id, recipient=recipient, subject=note.title,
+                                body=_outbox_body(user, note), planned_at=now, next_attempt_at=now,
+                                attempts=0, created_at=now)
+        _insert_once(message)
+    return note
+
+
+def _channels(user: User) -> list[tuple[str, str]]:
+    cfg = current_app.config
+    out = []
+    if cfg.get("MAIL_SERVER") and user.notify_email and user.email:
+        out.append((EMAIL, user.email))
+    if cfg.get("CHAT_WEBHOOK_URL") and user.notify_webhook:
+        out.append((WEBHOOK, cfg["CHAT_WEBHOOK_URL"]))
+    return out
+
+
+def _outbox_body(user: User, note: Notification) -> str:
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    text = note.body or ""
+    if note.link:
+        text = f"{text}\n\n{base}{note.link}" if text else f"{base}{note.link}"
+    return text
+
+
+# --- the centre ------------------------------------------------------------------------------------
+
+def unread_count(user: User | None) -> int:
+    if user is None or getattr(user, "id", None) is None:
+        return 0
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def notifications_query(user: User, *, unread_only: bool = False):
+    stmt = (select(Notification).where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return stmt
+
+
+def list_notifications(user: User, *, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    return list(db.session.scalars(notifications_query(user, unread_only=unread_only).limit(limit)))
+
+
+def mark_read(user: User, notification_id: int, *, now: datetime) -> Notification:
+    """Only the caller's own; someone else's is reported as not found (it does not exist for them)."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != user.id:
+        raise NotFound("notification")
+    if note.read_at is None:
+        note.read_at = now
+        db.session.commit()
+    return note
+
+
+def mark_all_read(user: User, *, now: datetime) -> int:
+    result = db.session.execute(update(Notification).where(Notification.user_id == user.id,
+                                                           Notification.read_at.is_(None)).values(read_at=now))
+    db.session.commit()
+    return result.rowcount or 0
