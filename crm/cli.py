@@ -90,11 +90,71 @@ def create_token_command(username, name):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--threads", default=8, type=int)
-def serve_command(host, port, threads):
+@click.option("--scheduler/--no-scheduler", "with_scheduler", default=True,
+              help="run the periodic jobs inside this process (off when `flask crm scheduler` runs them)")
+def serve_command(host, port, threads, with_scheduler):
     """The embedded default: one process serving HTTP (waitress) with the scheduler inside."""
     from flask import current_app
     from waitress import serve
 
     app = current_app._get_current_object()
+    scheduler = None
+    if with_scheduler:
+        from crm import scheduler as jobs
+
+        app.config["SCHEDULER_ENABLED"] = True
+        scheduler = jobs.start(app)
     click.echo(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
-    serve(app, host=host, port=port, threads=threads, ident="crm")
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="crm")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@crm_cli.command("scheduler")
+def scheduler_command():
+    """Run the periodic jobs alone (production: exactly one of these beside gunicorn's workers; a second
+    one would not double-send — the outbox claim sees to that — but would do the planning twice)."""
+    from flask import current_app
+
+    from crm import scheduler as jobs
+
+    click.echo("scheduler running (Ctrl+C stops)")
+    try:
+        jobs.start(current_app._get_current_object(), blocking=True)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@crm_cli.command("run-jobs")
+@click.option("--now", "now_text", default=None, help="ISO time to run the jobs as if at, e.g. 2027-03-10T08:30+08:00")
+@click.option("--only", "only", default=None, help="run just this job (see the job table in crm/scheduler.py)")
+def run_jobs_command(now_text, only):
+    """Run every periodic job once (or just --only JOB), as if at --now (default: now)."""
+    from flask import current_app
+
+    from crm import scheduler as jobs
+
+    now = datetime.now(UTC)
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise click.BadParameter("not an ISO date-time", param_hint="--now") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=jobs.TZ)
+    selected = [j for j in jobs.JOBS if only in (None, j.id)]
+    if not selected:
+        raise click.BadParameter(f"unknown job; choose from {', '.join(jobs.JOBS_BY_ID)}", param_hint="--only")
+    failed = False
+    for job in selected:
+        try:
+            result = jobs.run_job(current_app._get_current_object(), job, now)
+        except Exception as exc:  # noqa: BLE001  (reported; the other jobs still run)
+            failed = True
+            click.echo(f"{job.id}: FAILED {type(exc).__name__}: {exc}", err=True)
+        else:
+            click.echo(f"{job.id}: {result}")
+    if failed:
+        sys.exit(1)

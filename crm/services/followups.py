@@ -2,19 +2,22 @@
 bulk changes, and the lists each role works from. Rules live here; reminders are planned by crm.scheduler."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from crm.extensions import db
 from crm.models import (
+    ClaimConflict,
+    ConflictStatus,
     County,
     Followup,
     FollowupStatus,
     Handoff,
+    Interaction,
     InteractionKind,
     Lead,
     Priority,
@@ -23,7 +26,7 @@ from crm.models import (
     User,
 )
 from crm.services import audit, notifications
-from crm.services.errors import InvalidInput, NotFound
+from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.permissions import can, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_text
 
@@ -235,7 +238,7 @@ def add_followup(actor: User, data: dict, *, now: datetime, source_interaction_i
     fu = Followup(lead_id=lead_id, project_id=project_id, assignee_id=assignee.id if assignee else None,
                   county_id=county_id, assigned_by_id=actor.id, status=FollowupStatus.OPEN.value,
                   handoff=Handoff.NONE.value, source_interaction_id=source_interaction_id,
-                  previous_id=previous_id, **fields)
+                  previous_id=previous_id, created_at=now, updated_at=now, **fields)
     if assignee is None and is_city_level(actor) and county_id != actor.county_id:
         fu.handoff = Handoff.PENDING.value  # the city hands it to a county, which accepts or returns it
     db.session.add(fu)
@@ -273,3 +276,471 @@ def notify_assignment(fu: Followup, actor: User | None, *, now: datetime) -> Non
             title = _("New follow-up: %(title)s", title=fu.title)
             body = _("Due %(due)s.", due=fu.due_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M"))
         notifications.notify(user, "assigned", title, body, _link(fu), key, now=now)
+
+
+def _open(fu: Followup) -> None:
+    if fu.status != FollowupStatus.OPEN:
+        raise Conflict(_("This follow-up is already closed."))
+
+
+def _notify(user_id: int | None, actor: User | None, kind: str, fu: Followup, key: str, title, body="", *,
+            now: datetime) -> None:
+    """One message about a follow-up to one user, written in their language (title/body are callables)."""
+    if user_id is None or (actor is not None and actor.id == user_id):
+        return
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    with notifications.in_language(user):
+        notifications.notify(user, kind, title(), body() if callable(body) else body, _link(fu), key, now=now)
+
+
+# --- changing ------------------------------------------------------------------------------------------
+
+def update_followup(actor: User, followup_id: int, data: dict, *, now: datetime) -> Followup:
+    """Edit title, detail, due time, priority, assignee or county; only the assignee, the assigner or the city."""
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.edit", fu)
+    _open(fu)
+    errors = Errors()
+    fields = _clean_fields(data, errors, partial=True)
+    reassign = "assignee_id" in data or "county_id" in data
+    assignee, county_id = _clean_assignment(actor, data, errors) if reassign else (None, None)
+    if errors:
+        raise InvalidInput(errors)
+    before = snapshot(fu)
+    for key, value in fields.items():
+        setattr(fu, key, value)
+    if reassign:
+        _assign(actor, fu, assignee, county_id, now=now)
+    before, after = audit.changes(before, snapshot(fu))
+    if after:
+        audit.record(actor, "followup.update", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return fu
+
+
+def _assign(actor: User, fu: Followup, assignee: User | None, county_id: int | None, *, now: datetime) -> None:
+    new_assignee = assignee.id if assignee else None
+    if (new_assignee, county_id) == (fu.assignee_id, fu.county_id):
+        return
+    fu.assignee_id, fu.county_id = new_assignee, county_id
+    if assignee is None and is_city_level(actor) and county_id != actor.county_id:
+        fu.handoff, fu.return_reason = Handoff.PENDING.value, None
+    db.session.flush()
+    notify_assignment(fu, actor, now=now)
+
+
+def complete_followup(actor: User, followup_id: int, outcome: str, *, now: datetime, kind: str | None = None,
+                      next: dict | None = None) -> Followup:  # noqa: A002 (the API's word)
+    """Close a follow-up with its outcome, log the contact as an interaction on the lead or project and,
+    for "done and schedule next", add the next follow-up (same target; same assignee unless given)."""
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.complete", fu)
+    _open(fu)
+    errors = Errors()
+    outcome = clean_text(outcome, field="outcome", errors=errors, max_length=5000, required=True, multiline=True)
+    kind = clean_choice(kind or InteractionKind.CALL.value, KINDS, field="kind", errors=errors)
+    if errors:
+        raise InvalidInput(errors)
+    interaction = Interaction(lead_id=fu.lead_id, project_id=fu.project_id, kind=kind, occurred_at=now,
+                              summary=fu.title, outcome=outcome, county_id=actor.county_id or fu.county_id,
+                              created_by_id=actor.id, participants=[actor] if actor.id else [])
+    db.session.add(interaction)
+    if fu.lead_id is not None:
+        lead = db.session.get(Lead, fu.lead_id)
+        if lead.last_contacted_at is None or lead.last_contacted_at < now:
+            lead.last_contacted_at = now
+    db.session.flush()
+    before = snapshot(fu)
+    fu.status, fu.outcome, fu.completed_at = FollowupStatus.DONE.value, outcome, now
+    fu.completed_by_id, fu.result_interaction_id = actor.id, interaction.id
+    if next:
+        _schedule_next(actor, fu, next, now=now)
+    _notify(fu.assigned_by_id, actor, "completed", fu, f"completed:{fu.id}",
+            lambda: _("Follow-up done: %(title)s", title=fu.title), outcome, now=now)
+    before, after = audit.changes(before, snapshot(fu))
+    audit.record(actor, "followup.complete", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return fu
+
+
+def _schedule_next(actor: User, fu: Followup, data: dict, *, now: datetime) -> Followup:
+    data = dict(data, lead_id=fu.lead_id, project_id=fu.project_id, previous_id=fu.id)
+    if not data.get("assignee_id") and not data.get("county_id"):
+        data["assignee_id"] = fu.assignee_id or actor.id
+    data.setdefault("priority", fu.priority)
+    try:
+        nxt = add_followup(actor, data, now=now)
+    except InvalidInput as exc:
+        db.session.rollback()
+        raise InvalidInput({f"next_{k}": v for k, v in exc.errors.items()}) from None
+    audit.record(actor, "followup.create", "followup", nxt.id, summary=nxt.title, after=snapshot(nxt))
+    return nxt
+
+
+def next_followup(fu: Followup) -> Followup | None:
+    return db.session.scalar(select(Followup).where(Followup.previous_id == fu.id).order_by(Followup.id))
+
+
+def cancel_followup(actor: User, followup_id: int, *, now: datetime, reason: str | None = None) -> Followup:
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.cancel", fu)
+    _open(fu)
+    errors = Errors()
+    reason = clean_text(reason, field="reason", errors=errors, max_length=2000, multiline=True)
+    if errors:
+        raise InvalidInput(errors)
+    fu.status, fu.outcome, fu.completed_at, fu.completed_by_id = FollowupStatus.CANCELLED.value, reason, now, actor.id
+    audit.record(actor, "followup.cancel", "followup", fu.id, summary=fu.title, after={"reason": reason})
+    db.session.commit()
+    return fu
+
+
+# --- hand-off between the city and a county -----------------------------------------------------------
+
+def handoff_followup(actor: User, followup_id: int, county_id, *, now: datetime) -> Followup:
+    """The city hands a follow-up to a county's inbox; the county accepts or returns it."""
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.handoff", fu)
+    _open(fu)
+    errors = Errors()
+    county_id = _clean_assignment(actor, {"county_id": county_id}, errors)[1]
+    if errors:
+        raise InvalidInput(errors)
+    before = snapshot(fu)
+    fu.assignee_id, fu.county_id = None, county_id
+    fu.handoff, fu.return_reason = Handoff.PENDING.value, None
+    db.session.flush()
+    for user in _county_staff(county_id):
+        _notify(user.id, actor, "handoff", fu, f"handoff:{fu.id}:{county_id}:{now.isoformat()}",
+                lambda: _("Handed to your county: %(title)s", title=fu.title), now=now)
+    before, after = audit.changes(before, snapshot(fu))
+    audit.record(actor, "followup.handoff", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return fu
+
+
+def _county_staff(county_id: int | None) -> list[User]:
+    if county_id is None:
+        return []
+    return list(db.session.scalars(select(User).where(User.county_id == county_id, User.role == Role.COUNTY_STAFF,
+                                                      User.is_active_user.is_(True)).order_by(User.id)))
+
+
+def _pending(fu: Followup) -> None:
+    _open(fu)
+    if fu.handoff != Handoff.PENDING:
+        raise Conflict(_("This follow-up is not waiting for your county."))
+
+
+def accept_followup(actor: User, followup_id: int, *, now: datetime, take: bool = False) -> Followup:
+    """The county accepts what the city handed it; `take` makes the accepting staff member the assignee."""
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.accept", fu)
+    _pending(fu)
+    before = snapshot(fu)
+    fu.handoff = Handoff.ACCEPTED.value
+    if take:
+        fu.assignee_id = actor.id
+    _notify(fu.assigned_by_id, actor, "accepted", fu, f"accepted:{fu.id}:{now.isoformat()}",
+            lambda: _("Accepted by the county: %(title)s", title=fu.title), now=now)
+    before, after = audit.changes(before, snapshot(fu))
+    audit.record(actor, "followup.accept", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return fu
+
+
+def return_followup(actor: User, followup_id: int, reason: str, *, now: datetime) -> Followup:
+    """The county gives a handed-over follow-up back to the city, saying why; it goes back to the assigner."""
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.accept", fu)
+    _pending(fu)
+    errors = Errors()
+    reason = clean_text(reason, field="reason", errors=errors, max_length=2000, required=True, multiline=True)
+    if errors:
+        raise InvalidInput(errors)
+    before = snapshot(fu)
+    assigner = db.session.get(User, fu.assigned_by_id) if fu.assigned_by_id else None
+    fu.handoff, fu.return_reason = Handoff.RETURNED.value, reason
+    fu.assignee_id, fu.county_id = None, assigner.county_id if assigner else None
+    _notify(fu.assigned_by_id, actor, "returned", fu, f"returned:{fu.id}:{now.isoformat()}",
+            lambda: _("Returned by the county: %(title)s", title=fu.title), reason, now=now)
+    before, after = audit.changes(before, snapshot(fu))
+    audit.record(actor, "followup.return", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return fu
+
+
+# --- bulk changes (all or nothing) ---------------------------------------------------------------------
+
+def _editable(actor: User, ids) -> list[Followup]:
+    found = []
+    for followup_id in dict.fromkeys(int(i) for i in ids):
+        fu = get_followup(actor, followup_id)
+        require(actor, "followup.edit", fu)
+        _open(fu)
+        found.append(fu)
+    if not found:
+        raise InvalidInput({"ids": [_l("Choose at least one follow-up.")]})
+    return found
+
+
+def bulk_assign(actor: User, ids, data: dict, *, now: datetime) -> int:
+    errors = Errors()
+    assignee, county_id = _clean_assignment(actor, data, errors)
+    if errors:
+        raise InvalidInput(errors)
+    items = _editable(actor, ids)
+    for fu in items:
+        before = snapshot(fu)
+        _assign(actor, fu, assignee, county_id, now=now)
+        before, after = audit.changes(before, snapshot(fu))
+        if after:
+            audit.record(actor, "followup.update", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return len(items)
+
+
+def bulk_reschedule(actor: User, ids, due_at, *, now: datetime) -> int:
+    errors = Errors()
+    due = parse_due(due_at, errors)
+    if errors:
+        raise InvalidInput(errors)
+    items = _editable(actor, ids)
+    for fu in items:
+        if fu.due_at != due:
+            audit.record(actor, "followup.update", "followup", fu.id, summary=fu.title,
+                         before={"due_at": fu.due_at}, after={"due_at": due})
+            fu.due_at = due
+    db.session.commit()
+    return len(items)
+
+
+# --- lists ---------------------------------------------------------------------------------------------
+
+BUCKETS = ("overdue", "today", "week", "later")
+
+
+def day_bounds(now: datetime) -> tuple[datetime, datetime, datetime]:
+    """(start of today, start of tomorrow, start of next Monday) in Asia/Shanghai, as UTC."""
+    local = now.astimezone(TZ)
+    today = datetime.combine(local.date(), time(0), tzinfo=TZ)
+    tomorrow = today + timedelta(days=1)
+    next_week = today + timedelta(days=7 - local.weekday())
+    return today.astimezone(UTC), tomorrow.astimezone(UTC), next_week.astimezone(UTC)
+
+
+def bucket_of(fu: Followup, now: datetime) -> str:
+    _, tomorrow, next_week = day_bounds(now)
+    if fu.due_at < now:
+        return "overdue"
+    if fu.due_at < tomorrow:
+        return "today"
+    if fu.due_at < next_week:
+        return "week"
+    return "later"
+
+
+def bucketed(items, now: datetime) -> dict[str, list[Followup]]:
+    out: dict[str, list[Followup]] = {name: [] for name in BUCKETS}
+    for fu in items:
+        out[bucket_of(fu, now)].append(fu)
+    return out
+
+
+def my_followups(actor: User, now: datetime) -> dict[str, list[Followup]]:
+    """Open follow-ups for the actor: assigned to them, their county's unassigned inbox, and hand-offs the
+    county returned to them; bucketed overdue / today / this week / later (Asia/Shanghai days)."""
+    mine = [Followup.assignee_id == actor.id,
+            and_(Followup.assigned_by_id == actor.id, Followup.handoff == Handoff.RETURNED.value,
+                 Followup.assignee_id.is_(None))]
+    if actor.role == Role.COUNTY_STAFF and actor.county_id is not None:
+        mine.append(and_(Followup.assignee_id.is_(None), Followup.county_id == actor.county_id))
+    stmt = (select(Followup).where(Followup.status == FollowupStatus.OPEN.value, or_(*mine))
+            .order_by(Followup.due_at, Followup.id))
+    return bucketed(db.session.scalars(stmt), now)
+
+
+def followups_query(actor: User, *, assignee_id=None, county_id=None, status=None, due_before=None,
+                    overdue: bool | None = None, lead_id=None, now: datetime):
+    stmt = visible_followups(actor).order_by(Followup.due_at, Followup.id)
+    if assignee_id:
+        stmt = stmt.where(Followup.assignee_id == assignee_id)
+    if county_id:
+        stmt = stmt.where(Followup.county_id == county_id)
+    if status:
+        stmt = stmt.where(Followup.status == status)
+    if lead_id:
+        stmt = stmt.where(Followup.lead_id == lead_id)
+    if due_before is not None:
+        stmt = stmt.where(Followup.due_at < due_before)
+    if overdue is True:
+        stmt = stmt.where(Followup.status == FollowupStatus.OPEN.value, Followup.due_at < now)
+    elif overdue is False:
+        stmt = stmt.where(or_(Followup.status != FollowupStatus.OPEN.value, Followup.due_at >= now))
+    return stmt
+
+
+def county_board(actor: User, county_id: int, now: datetime) -> dict:
+    """A county's open follow-ups: hand-offs waiting, the unassigned inbox, and each person's list."""
+    require(actor, "followup.board", county_id)
+    items = list(db.session.scalars(select(Followup).where(
+        Followup.county_id == county_id, Followup.status == FollowupStatus.OPEN.value)
+        .order_by(Followup.due_at, Followup.id)))
+    people: dict[int, list[Followup]] = {}
+    for fu in items:
+        if fu.assignee_id is not None:
+            people.setdefault(fu.assignee_id, []).append(fu)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people)))} if people else {}
+    return {
+        "county": db.session.get(County, county_id),
+        "handoffs": [f for f in items if f.assignee_id is None and f.handoff == Handoff.PENDING],
+        "inbox": [f for f in items if f.assignee_id is None and f.handoff != Handoff.PENDING],
+        "people": [(users[uid], fus, sum(1 for f in fus if f.due_at < now)) for uid, fus in people.items()],
+        "overdue": sum(1 for f in items if f.due_at < now),
+    }
+
+
+def city_overview(actor: User, now: datetime) -> list[dict]:
+    """Per county: open, overdue, done, and the share completed on time (None before anything is done)."""
+    require(actor, "followup.overview")
+    is_open = Followup.status == FollowupStatus.OPEN.value
+    is_done = Followup.status == FollowupStatus.DONE.value
+    rows = db.session.execute(select(
+        Followup.county_id,
+        func.sum(case((is_open, 1), else_=0)),
+        func.sum(case((and_(is_open, Followup.due_at < now), 1), else_=0)),
+        func.sum(case((is_done, 1), else_=0)),
+        func.sum(case((and_(is_done, Followup.completed_at <= Followup.due_at), 1), else_=0)),
+    ).group_by(Followup.county_id)).all()
+    stats = {r[0]: [int(v or 0) for v in r[1:]] for r in rows}
+    counties = list(db.session.scalars(select(County).where(County.is_active.is_(True))
+                                       .order_by(County.sort_order, County.code)))
+    out = []
+    for county in counties:
+        open_, overdue, done, on_time = stats.get(county.id, [0, 0, 0, 0])
+        out.append({"county": county, "open": open_, "overdue": overdue, "done": done,
+                    "on_time_pct": round(100 * on_time / done) if done else None})
+    return out
+
+
+# --- reminders (planned by the scheduler's jobs; each message exists once through its dedupe key) --------
+
+def _open_followups():
+    return select(Followup).where(Followup.status == FollowupStatus.OPEN.value)
+
+
+def _responsible(fu: Followup) -> list[User]:
+    if fu.assignee_id is not None:
+        user = db.session.get(User, fu.assignee_id)
+        return [user] if user is not None else []
+    return _county_staff(fu.county_id)
+
+
+def _due_text(fu: Followup) -> str:
+    return fu.due_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def plan_due_soon_reminders(now: datetime, *, hours: int) -> int:
+    """A reminder to whoever holds each open follow-up due within the next `hours`."""
+    planned = 0
+    for fu in db.session.scalars(_open_followups().where(Followup.due_at > now,
+                                                         Followup.due_at <= now + timedelta(hours=hours))):
+        for user in _responsible(fu):
+            with notifications.in_language(user):
+                planned += bool(notifications.notify(
+                    user, "due_soon", _("Due soon: %(title)s", title=fu.title),
+                    _("Due %(due)s.", due=_due_text(fu)), _link(fu),
+                    f"due_soon:{fu.id}:{fu.due_at.isoformat()}", now=now))
+    db.session.commit()
+    return planned
+
+
+def plan_overdue_notices(now: datetime, *, escalate_days: int) -> int:
+    """An overdue notice to the holder of each late follow-up and, `escalate_days` after the due time,
+    an escalation to whoever assigned it."""
+    planned = 0
+    for fu in db.session.scalars(_open_followups().where(Followup.due_at <= now)):
+        for user in _responsible(fu):
+            with notifications.in_language(user):
+                planned += bool(notifications.notify(
+                    user, "overdue", _("Overdue: %(title)s", title=fu.title),
+                    _("Was due %(due)s.", due=_due_text(fu)), _link(fu),
+                    f"overdue:{fu.id}:{fu.due_at.isoformat()}", now=now))
+        late = fu.due_at <= now - timedelta(days=escalate_days)
+        if late and fu.assigned_by_id and fu.assigned_by_id != fu.assignee_id:
+            boss = db.session.get(User, fu.assigned_by_id)
+            holder = db.session.get(User, fu.assignee_id) if fu.assignee_id else None
+            who = holder.display_name if holder else (fu.county.name if fu.county else "")
+            with notifications.in_language(boss):
+                planned += bool(notifications.notify(
+                    boss, "escalation", _("Still not done: %(title)s", title=fu.title),
+                    _("%(who)s has not completed it; it was due %(due)s.", who=who, due=_due_text(fu)),
+                    _link(fu), f"escalate:{fu.id}:{fu.due_at.isoformat()}", now=now))
+    db.session.commit()
+    return planned
+
+
+def digest_for(user: User, now: datetime) -> dict:
+    """What the morning digest tells a user: due today, overdue, new assignments, open claim conflicts."""
+    buckets = my_followups(user, now)
+    new = list(db.session.scalars(select(Followup).where(
+        Followup.assignee_id == user.id, Followup.status == FollowupStatus.OPEN.value,
+        Followup.created_at >= now - timedelta(hours=24), Followup.assigned_by_id != user.id)))
+    conflicts = 0
+    if is_city_level(user):
+        conflicts = db.session.scalar(select(func.count(ClaimConflict.id)).where(
+            ClaimConflict.status == ConflictStatus.OPEN.value)) or 0
+    return {"today": buckets["today"], "overdue": buckets["overdue"], "new": new, "conflicts": conflicts}
+
+
+def _digest_body(digest: dict) -> str:
+    lines = []
+    for key, heading in (("overdue", _("Overdue")), ("today", _("Due today")), ("new", _("New assignments"))):
+        if digest[key]:
+            lines.append(f"**{heading} ({len(digest[key])})**")
+            lines += [f"- {_due_text(fu)} {fu.title}" for fu in digest[key][:10]]
+    if digest["conflicts"]:
+        lines.append(_("**Claim conflicts waiting: %(n)d**", n=digest["conflicts"]))
+    return "\n".join(lines)
+
+
+def plan_morning_digests(now: datetime) -> int:
+    """One digest per staff member per Asia/Shanghai day, only when there is something to say."""
+    planned = 0
+    day = now.astimezone(TZ).date().isoformat()
+    staff = db.session.scalars(select(User).where(User.is_active_user.is_(True), User.role != Role.VIEWER)
+                               .order_by(User.id))
+    for user in staff:
+        digest = digest_for(user, now)
+        if not any((digest["today"], digest["overdue"], digest["new"], digest["conflicts"])):
+            continue
+        with notifications.in_language(user):
+            planned += bool(notifications.notify(
+                user, "digest", _("Your follow-ups for %(day)s", day=day), _digest_body(digest),
+                "/followups/mine", f"digest:{day}", now=now))
+    db.session.commit()
+    return planned
+
+
+def plan_silent_lead_alarms(now: datetime, *, days: int) -> int:
+    """Key investors nobody has contacted for `days`: tell the owner, or the owning county's staff."""
+    cutoff = now - timedelta(days=days)
+    stmt = select(Lead).where(Lead.is_key.is_(True), Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None),
+                              or_(Lead.last_contacted_at < cutoff,
+                                  and_(Lead.last_contacted_at.is_(None), Lead.created_at < cutoff)))
+    planned = 0
+    for lead in db.session.scalars(stmt):
+        owner = db.session.get(User, lead.owner_id) if lead.owner_id else None
+        people = [owner] if owner is not None and owner.is_active_user else _county_staff(lead.owner_county_id)
+        since = lead.last_contacted_at.isoformat() if lead.last_contacted_at else "never"
+        for user in people:
+            with notifications.in_language(user):
+                planned += bool(notifications.notify(
+                    user, "silent_lead", _("No contact for %(n)d days: %(name)s", n=days, name=lead.name),
+                    _("Key investor; last contact: %(when)s.", when=lead.last_contacted_at.astimezone(TZ)
+                      .strftime("%Y-%m-%d") if lead.last_contacted_at else _("never")),
+                    f"/leads/{lead.id}", f"silent:{lead.id}:{since}", now=now))
+    db.session.commit()
+    return planned
