@@ -744,3 +744,40 @@ def plan_silent_lead_alarms(now: datetime, *, days: int) -> int:
                     f"/leads/{lead.id}", f"silent:{lead.id}:{since}", now=now))
     db.session.commit()
     return planned
+
+
+# --- choices for forms ---------------------------------------------------------------------------------
+
+def assignable_users(actor: User) -> list[User]:
+    """Who the actor may assign to: their county's staff, or (city level) every active staff member."""
+    stmt = select(User).where(User.is_active_user.is_(True), User.role != Role.VIEWER)
+    if not is_city_level(actor):
+        stmt = stmt.where(User.county_id == actor.county_id)
+    return list(db.session.scalars(stmt.order_by(User.county_id.is_(None).desc(), User.county_id,
+                                                 User.display_name)))
+
+
+def assignable_counties(actor: User) -> list[County]:
+    stmt = select(County).where(County.is_active.is_(True)).order_by(County.sort_order, County.code)
+    if not is_city_level(actor):
+        stmt = stmt.where(County.id == actor.county_id)
+    return list(db.session.scalars(stmt))
+
+
+def lead_choices(actor: User, *, limit: int = 300) -> list[Lead]:
+    """Leads to pick in a plain form: the actor's county's first (all leads are readable city-wide)."""
+    stmt = select(Lead).where(Lead.deleted_at.is_(None))
+    if not is_city_level(actor) and actor.county_id is not None:
+        stmt = stmt.where(Lead.owner_county_id == actor.county_id)
+    return list(db.session.scalars(stmt.order_by(Lead.name).limit(limit)))
+
+
+def names_for(items) -> dict:
+    """Lead and person names for a list of follow-ups, fetched in two queries (the model has no relations
+    to leads, and a list page must not query per row)."""
+    items = list(items)
+    lead_ids = {f.lead_id for f in items if f.lead_id}
+    user_ids = {f.assignee_id for f in items if f.assignee_id} | {f.assigned_by_id for f in items if f.assigned_by_id}
+    leads = {i: n for i, n in db.session.execute(select(Lead.id, Lead.name).where(Lead.id.in_(lead_ids)))}
+    users = {i: n for i, n in db.session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))}
+    return {"leads": leads, "users": users}

@@ -115,3 +115,16 @@ def mark_all_read(user: User, *, now: datetime) -> int:
                                                            Notification.read_at.is_(None)).values(read_at=now))
     db.session.commit()
     return result.rowcount or 0
+
+
+def set_channels(user: User, *, email: bool, webhook: bool) -> User:
+    """A user's own choice of channels besides the in-app centre."""
+    from crm.services import audit
+
+    before = {"notify_email": user.notify_email, "notify_webhook": user.notify_webhook}
+    user.notify_email, user.notify_webhook = bool(email), bool(webhook)
+    after = {"notify_email": user.notify_email, "notify_webhook": user.notify_webhook}
+    if before != after:
+        audit.record(user, "user.notify_channels", "user", user.id, before=before, after=after)
+    db.session.commit()
+    return user

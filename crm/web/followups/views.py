@@ -1,0 +1,238 @@
+"""Follow-up pages: my follow-ups, the county board, the city overview, create/edit, complete, hand-off, bulk."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crm.extensions import db
+from crm.models import Lead
+from crm.services import followups
+from crm.services.errors import Conflict, InvalidInput, PermissionDenied
+from crm.services.permissions import can
+from crm.web.followups import labels
+from crm.web.followups.forms import CompleteForm, FollowupForm, HandoffForm, ReasonForm
+from crm.web.forms import choices, populate_errors
+
+bp = Blueprint("followups", __name__, url_prefix="/followups")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    pass
+
+
+@bp.app_context_processor
+def _labels():
+    return {"followup_labels": labels, "flabel": labels.label, "followup_bucket": followups.bucket_of}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _flash_errors(error: InvalidInput) -> None:
+    for messages in error.errors.values():
+        for message in messages:
+            flash(str(message), "danger")
+
+
+def _back(default: str):
+    target = request.form.get("next") or request.args.get("next") or ""
+    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+
+
+@bp.route("/mine")
+def mine():
+    buckets = followups.my_followups(current_user, _now())
+    items = [f for v in buckets.values() for f in v]
+    return render_template("followups/mine.html", buckets=buckets, now=_now(), total=len(items),
+                           names=followups.names_for(items),
+                           users=followups.assignable_users(current_user))
+
+
+@bp.route("/board")
+@bp.route("/board/<int:county_id>")
+def board(county_id: int | None = None):
+    county_id = county_id or request.args.get("county_id", type=int) or current_user.county_id
+    if county_id is None:
+        return redirect(url_for("followups.overview"))
+    data = followups.county_board(current_user, county_id, _now())
+    items = data["handoffs"] + data["inbox"] + [f for _u, fus, _n in data["people"] for f in fus]
+    return render_template("followups/board.html", board=data, now=_now(), names=followups.names_for(items),
+                           users=followups.assignable_users(current_user))
+
+
+@bp.route("/overview")
+def overview():
+    return render_template("followups/overview.html", rows=followups.city_overview(current_user, _now()))
+
+
+def _fill_choices(form: FollowupForm) -> None:
+    staff = followups.assignable_users(current_user)
+    form.assignee_id.choices = choices([(0, _("— nobody (county inbox) —"))] + [
+        (u.id, f"{u.display_name} · {u.county.name}" if u.county else u.display_name) for u in staff])
+    form.county_id.choices = choices([(0, "—")] + [(c.id, c.name) for c in followups.assignable_counties(current_user)])
+    leads = followups.lead_choices(current_user)
+    chosen = form.lead_id.data or request.args.get("lead_id", type=int)
+    if chosen and all(lead.id != chosen for lead in leads):
+        extra = db.session.get(Lead, chosen)
+        if extra is not None and extra.deleted_at is None:
+            leads.insert(0, extra)
+    form.lead_id.choices = choices([(0, _("— choose a lead —"))] + [(lead.id, lead.name) for lead in leads])
+
+
+def _form_data(form: FollowupForm) -> dict:
+    return {"title": form.title.data, "detail": form.detail.data, "due_at": form.due_at.data,
+            "priority": form.priority.data, "lead_id": form.lead_id.data, "assignee_id": form.assignee_id.data,
+            "county_id": None if form.assignee_id.data else form.county_id.data}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    if not can(current_user, "followup.create"):
+        abort(403)
+    form = FollowupForm()
+    if request.method == "GET":
+        form.lead_id.data = request.args.get("lead_id", type=int) or 0
+        form.assignee_id.data = current_user.id
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            fu = followups.create_followup(current_user, _form_data(form), now=_now())
+        except InvalidInput as error:
+            populate_errors(form, error)
+        else:
+            flash(_("Follow-up saved."), "success")
+            return redirect(url_for("followups.detail", followup_id=fu.id))
+    return render_template("followups/form.html", form=form, fu=None)
+
+
+@bp.route("/<int:followup_id>/edit", methods=["GET", "POST"])
+def edit(followup_id: int):
+    fu = followups.get_followup(current_user, followup_id)
+    if not can(current_user, "followup.edit", fu) or fu.status != "open":
+        abort(403)
+    form = FollowupForm(obj=fu)
+    if request.method == "GET":
+        form.due_at.data = fu.due_at.astimezone(followups.TZ).replace(tzinfo=None)
+        form.assignee_id.data, form.county_id.data = fu.assignee_id or 0, fu.county_id or 0
+        form.lead_id.data = fu.lead_id or 0
+    _fill_choices(form)
+    if form.validate_on_submit():
+        data = _form_data(form)
+        data.pop("lead_id")
+        if data["assignee_id"]:
+            unchanged = data["assignee_id"] == fu.assignee_id
+        else:
+            unchanged = fu.assignee_id is None and data["county_id"] == fu.county_id
+        if unchanged:
+            data.pop("assignee_id"), data.pop("county_id")
+        try:
+            followups.update_followup(current_user, fu.id, data, now=_now())
+        except InvalidInput as error:
+            populate_errors(form, error)
+        else:
+            flash(_("Follow-up saved."), "success")
+            return redirect(url_for("followups.detail", followup_id=fu.id))
+    return render_template("followups/form.html", form=form, fu=fu)
+
+
+@bp.route("/<int:followup_id>")
+def detail(followup_id: int):
+    fu = followups.get_followup(current_user, followup_id)
+    handoff_form = HandoffForm()
+    handoff_form.county_id.choices = choices([(c.id, c.name) for c in followups.assignable_counties(current_user)])
+    lead = db.session.get(Lead, fu.lead_id) if fu.lead_id else None
+    return render_template("followups/detail.html", fu=fu, lead=lead, now=_now(), complete_form=CompleteForm(),
+                           reason_form=ReasonForm(), handoff_form=handoff_form,
+                           previous=db.session.get(type(fu), fu.previous_id) if fu.previous_id else None,
+                           following=followups.next_followup(fu))
+
+
+@bp.route("/<int:followup_id>/complete", methods=["POST"])
+def complete(followup_id: int):
+    form = CompleteForm()
+    if form.validate_on_submit():
+        nxt = None
+        if form.schedule_next.data:
+            nxt = {"title": form.next_title.data, "due_at": form.next_due_at.data}
+        try:
+            followups.complete_followup(current_user, followup_id, form.outcome.data, kind=form.kind.data,
+                                        next=nxt, now=_now())
+        except InvalidInput as error:
+            _flash_errors(error)
+        except Conflict as error:
+            flash(error.message, "warning")
+        else:
+            flash(_("Done — logged on the lead."), "success")
+            return _back(url_for("followups.mine"))
+    else:
+        flash(_("Say what came out of it."), "danger")
+    return redirect(url_for("followups.detail", followup_id=followup_id))
+
+
+def _action(followup_id: int, call, message: str):
+    try:
+        call()
+    except InvalidInput as error:
+        _flash_errors(error)
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        flash(message, "success")
+    return _back(url_for("followups.detail", followup_id=followup_id))
+
+
+@bp.route("/<int:followup_id>/cancel", methods=["POST"])
+def cancel(followup_id: int):
+    form = ReasonForm()
+    return _action(followup_id, lambda: followups.cancel_followup(current_user, followup_id, reason=form.reason.data,
+                                                                  now=_now()), _("Follow-up cancelled."))
+
+
+@bp.route("/<int:followup_id>/handoff", methods=["POST"])
+def handoff(followup_id: int):
+    county_id = request.form.get("county_id", type=int)
+    return _action(followup_id, lambda: followups.handoff_followup(current_user, followup_id, county_id, now=_now()),
+                   _("Handed to the county."))
+
+
+@bp.route("/<int:followup_id>/accept", methods=["POST"])
+def accept(followup_id: int):
+    take = request.form.get("take") == "1"
+    return _action(followup_id, lambda: followups.accept_followup(current_user, followup_id, take=take, now=_now()),
+                   _("Accepted."))
+
+
+@bp.route("/<int:followup_id>/return", methods=["POST"])
+def give_back(followup_id: int):
+    form = ReasonForm()
+    return _action(followup_id, lambda: followups.return_followup(current_user, followup_id, form.reason.data,
+                                                                  now=_now()), _("Returned to the city."))
+
+
+@bp.route("/bulk", methods=["POST"])
+def bulk():
+    ids = request.form.getlist("ids", type=int)
+    action = request.form.get("action")
+    try:
+        if action == "assign":
+            n = followups.bulk_assign(current_user, ids, {"assignee_id": request.form.get("assignee_id", type=int)},
+                                      now=_now())
+        elif action == "reschedule":
+            n = followups.bulk_reschedule(current_user, ids, request.form.get("due_at") or None, now=_now())
+        else:
+            abort(400)
+    except InvalidInput as error:
+        _flash_errors(error)
+    except Conflict as error:
+        flash(error.message, "warning")
+    except PermissionDenied:
+        flash(_("You may not change some of these follow-ups; nothing was changed."), "warning")
+    else:
+        flash(_("%(n)d follow-ups changed.", n=n), "success")
+    return _back(url_for("followups.mine"))
