@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 PRIORITY_LABELS = {"high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
-STATUS_LABELS = {"open": _l("Open"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+STATUS_LABELS = {"open": _l("In progress"), "done": _l("Done"), "cancelled": _l("Cancelled")}
 HANDOFF_LABELS = {"none": "", "pending": _l("Waiting for the county"), "accepted": _l("Accepted by the county"),
                   "returned": _l("Returned by the county")}
 BUCKET_LABELS = {"overdue": _l("Overdue"), "today": _l("Due today"), "week": _l("This week"), "later": _l("Later")}
