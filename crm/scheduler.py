@@ -23,7 +23,7 @@ from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.models import JobRun
-from crm.services import auth, delivery, followups
+from crm.services import auth, delivery, followups, outreach
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
@@ -79,6 +79,9 @@ JOBS: tuple[Job, ...] = (
         run=lambda now, cfg: followups.plan_morning_digests(now)),
     Job("silent_lead_alarms", at="09:00", at_setting="SILENT_LEAD_TIME",
         run=lambda now, cfg: followups.plan_silent_lead_alarms(now, days=_setting(cfg, "SILENT_LEAD_DAYS", 30))),
+    # Holiday outreach: create each enabled holiday's campaign N days ahead and remind each owner once.
+    Job("outreach_campaigns", at="07:00", at_setting="OUTREACH_TIME",
+        run=lambda now, cfg: outreach.create_due_campaigns(now)),
     Job("prune_login_attempts", at="03:15",
         run=lambda now, cfg: auth.prune_login_attempts(now)),
     # Last, so `run-jobs` sends what the jobs above planned in the same pass.

@@ -1,0 +1,549 @@
+"""Holiday outreach (节日走访慰问): holiday settings, campaigns with their target leads split by owner, reminders,
+marking items (each writes an interaction on the lead), progress and exports. The calendar is crm.holidays."""
+from __future__ import annotations
+
+import string
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from crm import holidays
+from crm.extensions import db
+from crm.models import (
+    Campaign,
+    County,
+    HolidaySetting,
+    Industry,
+    Interaction,
+    InteractionKind,
+    ItemStatus,
+    Lead,
+    LeadKind,
+    LeadStatus,
+    LeadTag,
+    OutreachItem,
+    Role,
+    User,
+)
+from crm.services import audit, followups, industries, notifications
+from crm.services.errors import Conflict, InvalidInput, NotFound
+from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
+from crm.services.validation import Errors, clean_choice, clean_text
+
+TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_ENABLED = ("spring_festival", "qingming", "mid_autumn")
+DEFAULT_DAYS_BEFORE = 10
+DEFAULT_KINDS = [LeadKind.HOMETOWN_ENTREPRENEUR.value, LeadKind.ADVISER.value, LeadKind.CHAMBER.value]
+KINDS = [k.value for k in LeadKind]
+STATUSES = [s.value for s in LeadStatus]
+DONE_STATUSES = [s.value for s in ItemStatus if s != ItemStatus.PENDING]
+PLACEHOLDERS = ("name", "holiday", "year")
+PERSON_KINDS = {LeadKind.HOMETOWN_ENTREPRENEUR.value, LeadKind.ADVISER.value}
+# How long after the holiday a still-pending item keeps appearing in the morning digest.
+OVERDUE_WINDOW_DAYS = 15
+HOLIDAY_LABELS = {
+    "new_year": _l("New Year's Day"), "new_years_eve": _l("Chinese New Year's Eve"),
+    "spring_festival": _l("Spring Festival"), "lantern": _l("Lantern Festival"),
+    "qingming": _l("Qingming Festival"), "dragon_boat": _l("Dragon Boat Festival"),
+    "mid_autumn": _l("Mid-Autumn Festival"), "double_ninth": _l("Double Ninth Festival"),
+    "national_day": _l("National Day"),
+}
+DEFAULT_TEMPLATE = _l("Dear {name}, as {holiday} {year} approaches, the Ankang investment promotion bureau sends "
+                      "you and your family our warmest wishes. Thank you for caring about your hometown's "
+                      "development; you are always welcome home!")
+
+
+# --- permissions (DESIGN.md §4) ----------------------------------------------------------------------
+
+@rule("outreach.configure")
+def _configure(actor: User, _obj) -> bool:
+    return is_admin(actor)
+
+
+@rule("outreach.manage")
+def _manage(actor: User, _obj) -> bool:
+    return is_city_level(actor)
+
+
+@rule("outreach.view")
+def _view(actor: User, item) -> bool:
+    """Campaigns are visible to all; an item to city level, leaders, its assignee and its county's staff."""
+    if item is None or is_city_level(actor) or actor.role == Role.VIEWER:
+        return True
+    return item.assignee_id == actor.id or same_county(actor, item.county_id)
+
+
+@rule("outreach.work")
+def _work(actor: User, item) -> bool:
+    if actor.role == Role.VIEWER:
+        return False
+    if item is None or is_city_level(actor):
+        return True
+    return item.assignee_id == actor.id or (actor.role == Role.COUNTY_STAFF and same_county(actor, item.county_id))
+
+
+@rule("outreach.progress")
+def _progress(actor: User, county_id) -> bool:
+    """Leaders and city staff see every county; county staff their own county's progress."""
+    if is_city_level(actor) or (actor.role == Role.VIEWER and actor.county_id is None):
+        return True
+    return county_id is not None and same_county(actor, county_id)
+
+
+# --- holidays and settings ---------------------------------------------------------------------------
+
+def holiday_label(key: str) -> str:
+    return str(HOLIDAY_LABELS.get(key, key))
+
+
+def holidays_of(year: int) -> list[holidays.Holiday]:
+    """The year's holidays; InvalidInput outside 1950–2100 (the API answers 422, never 500)."""
+    try:
+        return holidays.holidays_for_year(int(year))
+    except (TypeError, ValueError):
+        raise InvalidInput({"year": [_l("Holiday dates exist for %(lo)d–%(hi)d.", lo=holidays.MIN_YEAR,
+                                         hi=holidays.MAX_YEAR)]}) from None
+
+
+def setting_for(key: str) -> HolidaySetting:
+    """The stored setting, or the default (not added to the session) when an admin never changed it."""
+    row = db.session.get(HolidaySetting, key)
+    if row is None:
+        row = HolidaySetting(key=key, is_enabled=key in DEFAULT_ENABLED, days_before=DEFAULT_DAYS_BEFORE,
+                             template=None)
+    return row
+
+
+def holiday_settings() -> list[HolidaySetting]:
+    return [setting_for(key) for key in holidays.HOLIDAY_KEYS]
+
+
+def _template_errors(template: str) -> list:
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return [_l("Unbalanced braces: write {name}, {holiday} and {year} only.")]
+    for _text, name, spec, conversion in fields:
+        if name is not None and (name not in PLACEHOLDERS or spec or conversion):
+            return [_l("Unknown placeholder {%(name)s}: use {name}, {holiday} and {year}.", name=name)]
+    return []
+
+
+def render_greeting(template: str | None, *, name: str, holiday: str, year: int) -> str:
+    """Fill {name}/{holiday}/{year} with plain strings (format_map, never eval); a bad template falls back."""
+    text = template or str(DEFAULT_TEMPLATE)
+    if _template_errors(text):
+        text = str(DEFAULT_TEMPLATE)
+    return text.format_map({"name": str(name), "holiday": str(holiday), "year": str(year)})
+
+
+def update_holiday_setting(actor: User, key: str, data: dict, *, now: datetime) -> HolidaySetting:
+    require(actor, "outreach.configure")
+    errors = Errors()
+    clean_choice(key, holidays.HOLIDAY_KEYS, field="key", errors=errors)
+    try:
+        days = int(data.get("days_before", DEFAULT_DAYS_BEFORE))
+    except (TypeError, ValueError):
+        days = -1
+    if not 1 <= days <= 60:
+        errors.add("days_before", _l("Between %(lo)d and %(hi)d days.", lo=1, hi=60))
+    template = clean_text(data.get("template"), field="template", errors=errors, max_length=1000, multiline=True)
+    if template:
+        for message in _template_errors(template):
+            errors.add("template", message)
+    if errors:
+        raise InvalidInput(errors)
+    row = db.session.get(HolidaySetting, key)
+    before = None if row is None else _setting_values(row)
+    if row is None:
+        row = HolidaySetting(key=key)
+        db.session.add(row)
+    row.is_enabled, row.days_before, row.template = bool(data.get("is_enabled")), days, template
+    audit.record(actor, "outreach.setting", "holiday_setting", None, summary=key, before=before,
+                 after=_setting_values(row))
+    db.session.commit()
+    return row
+
+
+def _setting_values(row: HolidaySetting) -> dict:
+    return {"key": row.key, "is_enabled": row.is_enabled, "days_before": row.days_before, "template": row.template}
+
+
+# --- campaigns -----------------------------------------------------------------------------------------
+
+def _int_or_none(value, field: str, errors: Errors) -> int | None:
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        errors.add(field, _l("Not a valid choice."))
+        return None
+
+
+def _as_list(value) -> list:
+    if value in (None, ""):
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def clean_filters(filters: dict | None, errors: Errors) -> dict:
+    """The target filters: kinds (default 乡贤/顾问/商会), include_key, county_id, industry_id, tag, statuses."""
+    filters = dict(filters or {})
+    kinds = _as_list(filters.get("kinds")) if "kinds" in filters else list(DEFAULT_KINDS)
+    if any(k not in KINDS for k in kinds):
+        errors.add("kinds", _l("Not a valid choice."))
+    statuses = _as_list(filters.get("statuses") or filters.get("status"))
+    if any(s not in STATUSES for s in statuses):
+        errors.add("statuses", _l("Not a valid choice."))
+    out = {"kinds": list(dict.fromkeys(kinds)), "include_key": bool(filters.get("include_key", True)),
+           "county_id": _int_or_none(filters.get("county_id"), "county_id", errors),
+           "industry_id": _int_or_none(filters.get("industry_id"), "industry_id", errors),
+           "tag": clean_text(filters.get("tag"), field="tag", errors=errors, max_length=40),
+           "statuses": list(dict.fromkeys(statuses))}
+    if out["county_id"] is not None and db.session.get(County, out["county_id"]) is None:
+        errors.add("county_id", _l("Unknown county."))
+    if out["industry_id"] is not None and db.session.get(Industry, out["industry_id"]) is None:
+        errors.add("industry_id", _l("Unknown industry."))
+    if not out["kinds"] and not out["include_key"]:
+        errors.add("kinds", _l("Choose at least one kind of lead, or key investors."))
+    return out
+
+
+def target_leads_query(filters: dict):
+    """Leads a campaign greets: the chosen kinds plus key investors of any kind, never deleted or merged."""
+    kinds = Lead.kind.in_(filters["kinds"]) if filters["kinds"] else None
+    if filters["include_key"]:
+        kinds = Lead.is_key.is_(True) if kinds is None else or_(kinds, Lead.is_key.is_(True))
+    stmt = select(Lead).where(Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None), kinds)
+    if filters.get("county_id"):
+        stmt = stmt.where(Lead.owner_county_id == filters["county_id"])
+    if filters.get("industry_id"):
+        stmt = stmt.where(Lead.industry_id.in_(industries.descendant_ids(filters["industry_id"])))
+    if filters.get("tag"):
+        stmt = stmt.where(exists().where(LeadTag.lead_id == Lead.id, LeadTag.tag == filters["tag"]))
+    if filters.get("statuses"):
+        stmt = stmt.where(Lead.status.in_(filters["statuses"]))
+    return stmt.order_by(Lead.owner_county_id, Lead.id)
+
+
+def _assignee(lead: Lead, users: dict[int, User]) -> int | None:
+    owner = users.get(lead.owner_id) if lead.owner_id else None
+    if owner is None or not owner.is_active_user or owner.role == Role.VIEWER:
+        return None  # unowned (or owner gone): the owning county's inbox
+    return owner.id
+
+
+def existing_campaign(holiday_key: str, year: int) -> Campaign | None:
+    return db.session.scalar(select(Campaign).where(Campaign.holiday_key == holiday_key, Campaign.year == year))
+
+
+def create_campaign(actor: User | None, holiday_key: str, year, filters: dict | None = None, *,
+                    now: datetime) -> Campaign:
+    """One campaign per holiday and year (the existing one is returned), with one item per target lead.
+    `actor` None is the scheduler."""
+    if actor is not None:
+        require(actor, "outreach.manage")
+    errors = Errors()
+    clean_choice(holiday_key, holidays.HOLIDAY_KEYS, field="holiday_key", errors=errors)
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        year = 0
+    if not holidays.MIN_YEAR <= year <= holidays.MAX_YEAR:
+        errors.add("year", _l("Holiday dates exist for %(lo)d–%(hi)d.", lo=holidays.MIN_YEAR, hi=holidays.MAX_YEAR))
+    clean = clean_filters(filters, errors)
+    if errors:
+        raise InvalidInput(errors)
+    found = existing_campaign(holiday_key, year)
+    if found is not None:
+        return found
+    setting = setting_for(holiday_key)
+    campaign = Campaign(holiday_key=holiday_key, year=year, holiday_date=holidays.holiday_date(holiday_key, year),
+                        target_kinds=clean["kinds"], filters={k: v for k, v in clean.items() if k != "kinds"},
+                        remind_days_before=setting.days_before, template=setting.template,
+                        created_by_id=actor.id if actor is not None else None, created_at=now)
+    db.session.add(campaign)
+    try:
+        db.session.flush()
+    except IntegrityError:  # another session created it between our look and our insert
+        db.session.rollback()
+        return existing_campaign(holiday_key, year)
+    leads = list(db.session.scalars(target_leads_query(clean)))
+    owner_ids = {lead.owner_id for lead in leads if lead.owner_id}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
+    for lead in leads:
+        db.session.add(OutreachItem(campaign_id=campaign.id, lead_id=lead.id, assignee_id=_assignee(lead, users),
+                                    county_id=lead.owner_county_id, status=ItemStatus.PENDING.value))
+    audit.record(actor, "outreach.campaign_create", "campaign", campaign.id,
+                 summary=f"{holiday_key} {year}", after={"items": len(leads), "kinds": clean["kinds"],
+                                                          "filters": campaign.filters})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return existing_campaign(holiday_key, year)
+    return campaign
+
+
+def campaigns_query():
+    return select(Campaign).order_by(Campaign.holiday_date.desc(), Campaign.id.desc())
+
+
+def get_campaign(actor: User, campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or not can(actor, "outreach.view", None):
+        raise NotFound("campaign")
+    return campaign
+
+
+def campaign_title(campaign: Campaign) -> str:
+    return _("%(holiday)s %(year)d", holiday=holiday_label(campaign.holiday_key), year=campaign.year)
+
+
+def today_in_ankang(now: datetime) -> date:
+    return now.astimezone(TZ).date()
+
+
+def campaigns_due(now: datetime) -> list[holidays.Holiday]:
+    """Enabled holidays inside their reminder window today: date − days_before ≤ today < date."""
+    today = today_in_ankang(now)
+    due = []
+    for setting in holiday_settings():
+        if not setting.is_enabled:
+            continue
+        try:
+            holiday = holidays.next_occurrence(setting.key, today)
+        except ValueError:  # past 2100
+            continue
+        if holiday.date - timedelta(days=setting.days_before) <= today < holiday.date:
+            due.append(holiday)
+    return due
+
+
+def create_due_campaigns(now: datetime) -> dict:
+    """The daily job: create each due campaign (the database decides "never twice"), then remind each owner of
+    every campaign in its reminder window once (dedupe keys make re-runs plan nothing)."""
+    created = 0
+    for holiday in campaigns_due(now):
+        if existing_campaign(holiday.key, holiday.date.year) is None:
+            create_campaign(None, holiday.key, holiday.date.year, None, now=now)
+            created += 1
+    today = today_in_ankang(now)
+    reminded = 0
+    for campaign in db.session.scalars(select(Campaign).where(Campaign.holiday_date > today)):
+        if campaign.holiday_date - timedelta(days=campaign.remind_days_before) <= today:
+            reminded += plan_reminders(campaign, now=now)
+    db.session.commit()
+    return {"created": created, "reminded": reminded}
+
+
+def _inbox_staff(county_id: int) -> list[User]:
+    """The owning county's coordinators: its active staff (city staff for leads the city itself owns)."""
+    return list(db.session.scalars(select(User).where(
+        User.county_id == county_id, User.role.in_([Role.COUNTY_STAFF.value, Role.CITY_STAFF.value]),
+        User.is_active_user.is_(True)).order_by(User.id)))
+
+
+def plan_reminders(campaign: Campaign, *, now: datetime) -> int:
+    """One notification per responsible person with their own list (and their county inbox); adds, no commit."""
+    lists: dict[int, list[OutreachItem]] = {}
+    people: dict[int, User] = {}
+    rows = db.session.scalars(select(OutreachItem).where(OutreachItem.campaign_id == campaign.id,
+                                                         OutreachItem.status == ItemStatus.PENDING.value))
+    for item in rows:
+        recipients = [item.assignee] if item.assignee_id else _inbox_staff(item.county_id) if item.county_id else []
+        for user in recipients:
+            people[user.id] = user
+            lists.setdefault(user.id, []).append(item)
+    planned = 0
+    for user_id, items in lists.items():
+        user = people[user_id]
+        with notifications.in_language(user):
+            title = _("Greetings for %(campaign)s: %(n)d to contact by %(day)s", campaign=campaign_title(campaign),
+                      n=len(items), day=campaign.holiday_date.isoformat())
+            body = "\n".join(f"- {item.lead.name}" for item in items[:30])
+            if len(items) > 30:
+                body += "\n" + _("… and %(n)d more", n=len(items) - 30)
+        planned += bool(notifications.notify(user, "outreach", title, body, f"/outreach/campaigns/{campaign.id}/mine",
+                                             f"outreach:{campaign.id}:{user.id}", now=now))
+    return planned
+
+
+# --- items ---------------------------------------------------------------------------------------------
+
+def _mine(actor: User):
+    mine = OutreachItem.assignee_id == actor.id
+    if actor.county_id is not None and actor.role in (Role.COUNTY_STAFF, Role.CITY_STAFF):
+        mine = or_(mine, and_(OutreachItem.assignee_id.is_(None), OutreachItem.county_id == actor.county_id))
+    return mine
+
+
+def items_query(actor: User, campaign_id: int, *, mine: bool = False, county_id=None, assignee_id=None,
+                status=None):
+    """Items of a campaign visible to the actor (county staff: their county's and their own)."""
+    stmt = select(OutreachItem).join(Lead, Lead.id == OutreachItem.lead_id).where(
+        OutreachItem.campaign_id == campaign_id)
+    if mine:
+        stmt = stmt.where(_mine(actor))
+    elif not (is_city_level(actor) or actor.role == Role.VIEWER):
+        stmt = stmt.where(or_(OutreachItem.assignee_id == actor.id, OutreachItem.county_id == actor.county_id))
+    if county_id:
+        stmt = stmt.where(OutreachItem.county_id == county_id)
+    if assignee_id:
+        stmt = stmt.where(OutreachItem.assignee_id == assignee_id)
+    if status:
+        stmt = stmt.where(OutreachItem.status == status)
+    pending_first = (OutreachItem.status != ItemStatus.PENDING.value)
+    return stmt.order_by(pending_first, Lead.name_key, Lead.id)
+
+
+def get_item(actor: User, item_id: int) -> OutreachItem:
+    item = db.session.get(OutreachItem, item_id)
+    if item is None or not can(actor, "outreach.view", item):
+        raise NotFound("outreach item")
+    return item
+
+
+def greeting_for(item: OutreachItem) -> str:
+    lead, campaign = item.lead, item.campaign
+    name = lead.name
+    if lead.kind not in PERSON_KINDS and lead.contacts:
+        name = lead.contacts[0].name
+    return render_greeting(campaign.template, name=name, holiday=holiday_label(campaign.holiday_key),
+                           year=campaign.year)
+
+
+def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
+    """Record the outcome and write it on the lead's timeline: a `greeting` interaction (`visit` when visited).
+    An unreachable item may be marked again once the person is reached."""
+    item = get_item(actor, item_id)
+    require(actor, "outreach.work", item)
+    errors = Errors()
+    status = clean_choice(status, DONE_STATUSES, field="status", errors=errors)
+    note = clean_text(note, field="note", errors=errors, max_length=2000, multiline=True)
+    if errors:
+        raise InvalidInput(errors)
+    if item.status not in (ItemStatus.PENDING.value, ItemStatus.UNREACHABLE.value):
+        raise Conflict(_("This greeting is already marked."))
+    before = {"status": item.status, "note": item.note}
+    kind = InteractionKind.VISIT.value if status == ItemStatus.VISITED else InteractionKind.GREETING.value
+    summary = _("%(campaign)s: %(status)s", campaign=campaign_title(item.campaign), status=status_label(status))
+    interaction = Interaction(lead_id=item.lead_id, kind=kind, occurred_at=now, summary=summary, outcome=note,
+                              county_id=actor.county_id or item.county_id, created_by_id=actor.id,
+                              participants=[actor], created_at=now, updated_at=now)
+    db.session.add(interaction)
+    lead = item.lead
+    if status != ItemStatus.UNREACHABLE and (lead.last_contacted_at is None or lead.last_contacted_at < now):
+        lead.last_contacted_at = now  # an unanswered call is an attempt, not a contact
+    db.session.flush()
+    item.status, item.note, item.done_at, item.done_by_id = status, note, now, actor.id
+    item.interaction_id = interaction.id
+    audit.record(actor, "outreach.mark", "outreach_item", item.id, summary=lead.name, before=before,
+                 after={"status": status, "note": note})
+    db.session.commit()
+    return item
+
+
+def item_to_followup(actor: User, item_id: int, data: dict, *, now: datetime):
+    """Turn a reply into a follow-up on the lead, assigned to the actor unless the data says otherwise."""
+    item = get_item(actor, item_id)
+    require(actor, "outreach.work", item)
+    default_title = _("Reply to the %(campaign)s greeting: %(lead)s", campaign=campaign_title(item.campaign),
+                      lead=item.lead.name)
+    payload = {"title": data.get("title") or default_title[:200], "detail": data.get("detail") or item.note,
+               "due_at": data.get("due_at") or now + timedelta(days=3), "lead_id": item.lead_id,
+               "assignee_id": data.get("assignee_id") or actor.id, "priority": data.get("priority")}
+    return followups.create_followup(actor, payload, now=now)
+
+
+def pending_items_for(user: User, now: datetime) -> list[OutreachItem]:
+    """For the morning digest: the user's items (and county inbox) still pending on or after the holiday."""
+    today = today_in_ankang(now)
+    stmt = (select(OutreachItem).join(Campaign).where(
+        _mine(user), OutreachItem.status == ItemStatus.PENDING.value, Campaign.holiday_date <= today,
+        Campaign.holiday_date >= today - timedelta(days=OVERDUE_WINDOW_DAYS))
+        .order_by(Campaign.holiday_date, OutreachItem.id))
+    return list(db.session.scalars(stmt))
+
+
+KIND_LABELS = {"enterprise": _l("Enterprise"), "chamber": _l("Chamber of commerce"), "adviser": _l("Senior adviser"),
+               "hometown_entrepreneur": _l("Hometown entrepreneur"), "intermediary": _l("Intermediary"),
+               "foreign_investor": _l("Foreign investor")}
+STATUS_LABELS = {"pending": _l("Pending"), "greeted": _l("Greeted"), "visited": _l("Visited"),
+                 "unreachable": _l("Unreachable"), "declined": _l("Declined")}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS.get(code, code))
+
+
+def kind_label(code: str) -> str:
+    return str(KIND_LABELS.get(code, code))
+
+
+# --- progress and export -------------------------------------------------------------------------------
+
+def _tally(rows) -> dict:
+    counts = Counter(status for status in rows)
+    total = sum(counts.values())
+    done = total - counts.get(ItemStatus.PENDING.value, 0)
+    return {"total": total, "done": done, "percent": round(100 * done / total) if total else 0,
+            "by_status": {s.value: counts.get(s.value, 0) for s in ItemStatus}}
+
+
+def progress(actor: User, campaign_id: int, *, county_id: int | None = None) -> dict:
+    """Done % and counts by status for the campaign, per county and per staff member (None = county inbox)."""
+    if county_id is None and not can(actor, "outreach.progress", None):
+        county_id = actor.county_id
+    require(actor, "outreach.progress", county_id)
+    campaign = get_campaign(actor, campaign_id)
+    stmt = select(OutreachItem.county_id, OutreachItem.assignee_id, OutreachItem.status).where(
+        OutreachItem.campaign_id == campaign.id)
+    if county_id:
+        stmt = stmt.where(OutreachItem.county_id == county_id)
+    rows = db.session.execute(stmt).all()
+    counties = {c.id: c for c in db.session.scalars(select(County))}
+    user_ids = {r.assignee_id for r in rows if r.assignee_id}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    by_county: dict[int | None, list[str]] = {}
+    by_staff: dict[tuple, list[str]] = {}
+    for r in rows:
+        by_county.setdefault(r.county_id, []).append(r.status)
+        by_staff.setdefault((r.county_id, r.assignee_id), []).append(r.status)
+    county_rows = sorted(({"county": counties.get(cid), **_tally(s)} for cid, s in by_county.items()),
+                         key=lambda row: (row["county"].sort_order if row["county"] else 0, row["county"] and
+                                          row["county"].code or ""))
+    staff_rows = sorted(({"county": counties.get(cid), "user": users.get(uid), **_tally(s)}
+                         for (cid, uid), s in by_staff.items()),
+                        key=lambda row: (row["percent"], row["county"].code if row["county"] else ""))
+    return {"campaign": campaign, "county_id": county_id, **_tally([r.status for r in rows]),
+            "counties": county_rows, "staff": staff_rows}
+
+
+def export_rows(actor: User, campaign_id: int, *, county_id: int | None = None, mine: bool = False,
+                now: datetime) -> tuple[list[str], list[list]]:
+    """The campaign's list for printing or XLSX, contacts masked as the actor would see them; audited."""
+    from crm.services.leads import contact_values, contacts_masked
+
+    campaign = get_campaign(actor, campaign_id)
+    items = list(db.session.scalars(items_query(actor, campaign.id, mine=mine, county_id=county_id)))
+    headers = [_("Lead"), _("Kind"), _("County"), _("Assignee"), _("Contact"), _("Mobile"), _("WeChat"),
+               _("Last contact"), _("Status"), _("Note"), _("Done at")]
+    rows = []
+    for item in items:
+        lead = item.lead
+        contact = contact_values(lead.contacts[0], masked=contacts_masked(actor, lead)) if lead.contacts else {}
+        rows.append([lead.name, kind_label(lead.kind), lead.owner_county.name if lead.owner_county else "",
+                     item.assignee.display_name if item.assignee else _("County inbox"), contact.get("name") or "",
+                     contact.get("mobile") or contact.get("phone") or "", contact.get("wechat") or "",
+                     lead.last_contacted_at, status_label(item.status), item.note or "", item.done_at])
+    audit.record(actor, "export", "campaign", campaign.id, summary=campaign_title(campaign),
+                 after={"rows": len(rows), "county_id": county_id, "mine": mine})
+    db.session.commit()
+    return headers, rows
