@@ -1,0 +1,106 @@
+"""Yearly targets (考核目标) per county and for the city (county_id None), one value per metric."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.models import County, Target, User
+from crm.services import audit
+from crm.services.errors import InvalidInput
+from crm.services.permissions import require
+from crm.services.projects import parse_money
+from crm.services.validation import Errors
+
+# Counts are whole numbers; the rest are 万元 except foreign_capital (万美元).
+METRICS = ["signed_count", "signed_investment", "funds_in_place", "out_of_province_funds", "foreign_enterprises",
+           "foreign_capital"]
+COUNT_METRICS = {"signed_count", "foreign_enterprises"}
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def clean_year(value, errors: Errors | None = None) -> int:
+    own = errors is None
+    errors = Errors() if own else errors
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        year = 0
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        errors.add("year", _l("A year between %(a)d and %(b)d.", a=MIN_YEAR, b=MAX_YEAR))
+    if own and errors:
+        raise InvalidInput(errors)
+    return year
+
+
+def targets_for(year: int, county_id: int | None = None, *, all_counties: bool = False) -> list[Target]:
+    stmt = select(Target).where(Target.year == year)
+    if not all_counties:
+        stmt = stmt.where(Target.county_key == (county_id or 0))
+    return list(db.session.scalars(stmt.order_by(Target.county_key, Target.metric)))
+
+
+def target_map(year: int) -> dict[tuple[int | None, str], Decimal]:
+    """(county_id or None for the city, metric) → value, for one year."""
+    return {(t.county_id, t.metric): t.value for t in targets_for(year, all_counties=True)}
+
+
+def _clean_item(item: dict, index: int, year: int, errors: Errors):
+    field = f"{index}"
+    metric = item.get("metric")
+    if metric not in METRICS:
+        errors.add(f"{field}.metric", _l("Not a valid choice."))
+        return None
+    county_id = item.get("county_id") or None
+    if county_id is not None:
+        try:
+            county_id = int(county_id)
+        except (TypeError, ValueError):
+            county_id = -1
+        if db.session.get(County, county_id) is None:
+            errors.add(f"{field}.county_id", _l("Unknown county."))
+            return None
+    value = parse_money(item.get("value"), field=f"{field}.value", errors=errors)
+    if value is not None and metric in COUNT_METRICS and value != value.to_integral_value():
+        errors.add(f"{field}.value", _l("A whole number."))
+        return None
+    if item.get("year") not in (None, "") and clean_year(item.get("year"), errors) != year:
+        errors.add(f"{field}.year", _l("Not the year being set."))
+        return None
+    return county_id, metric, value
+
+
+def set_targets(actor: User, year, items: list[dict], *, now: datetime) -> list[Target]:
+    """Upsert targets of one year; a value of None (or empty) removes that target. Audited as one change."""
+    require(actor, "target.manage")
+    errors = Errors()
+    year = clean_year(year, errors)
+    cleaned = [_clean_item(item if isinstance(item, dict) else {}, i, year, errors) for i, item in enumerate(items)]
+    if errors:
+        raise InvalidInput(errors)
+    existing = {(t.county_key, t.metric): t for t in targets_for(year, all_counties=True)}
+    before, after = {}, {}
+    for county_id, metric, value in (c for c in cleaned if c):
+        key = f"{county_id or 'city'}.{metric}"
+        target = existing.get((county_id or 0, metric))
+        old = target.value if target else None
+        if old == value:
+            continue
+        before[key], after[key] = old, value
+        if value is None:
+            db.session.delete(target)
+            existing.pop((county_id or 0, metric))
+        elif target is None:
+            target = Target(year=year, county_id=county_id, county_key=county_id or 0, metric=metric, value=value,
+                            updated_at=now)
+            db.session.add(target)
+            existing[(county_id or 0, metric)] = target
+        else:
+            target.value, target.updated_at = value, now
+    if after:
+        audit.record(actor, "set_targets", "target", year, summary=str(year), before=before, after=after)
+    db.session.commit()
+    return targets_for(year, all_counties=True)
