@@ -699,10 +699,10 @@ def _digest_body(digest: dict) -> str:
     lines = []
     for key, heading in (("overdue", _("Overdue")), ("today", _("Due today")), ("new", _("New assignments"))):
         if digest[key]:
-            lines.append(f"**{heading} ({len(digest[key])})**")
+            lines.append(f"{heading} ({len(digest[key])}):")
             lines += [f"- {_due_text(fu)} {fu.title}" for fu in digest[key][:10]]
     if digest["conflicts"]:
-        lines.append(_("**Claim conflicts waiting: %(n)d**", n=digest["conflicts"]))
+        lines.append(_("Claim conflicts waiting: %(n)d", n=digest["conflicts"]))
     return "\n".join(lines)
 
 
