@@ -1,13 +1,15 @@
 """Which language and time zone a page is rendered in: the user's choice, else Simplified Chinese."""
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
-    if request and request.path.startswith("/api/"):
+    if not has_request_context():  # CLI and scheduler: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
