@@ -1,0 +1,40 @@
+"""Project forms: shape only (the service checks money, dates, stage moves and who may do what)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.web.forms import choices
+from crm.web.projects.labels import CHANNEL_LABELS, STAGE_LABELS
+
+
+class ProjectForm(FlaskForm):
+    name = StringField(_l("Project name"), validators=[DataRequired(), Length(max=200)])
+    county_id = SelectField(_l("Landing county"), coerce=int, choices=[])
+    industry_id = SelectField(_l("Industry"), coerce=int, choices=[])
+    investment_total = StringField(_l("Total investment (10k yuan)"), validators=[Optional(), Length(max=30)])
+    is_foreign = BooleanField(_l("Foreign-invested"))
+    stage = SelectField(_l("Stage reached"), choices=choices(
+        (k, v) for k, v in STAGE_LABELS.items() if k != "dropped"), default="planned")
+    signed_on = DateField(_l("Signed on"), validators=[Optional()])
+    started_on = DateField(_l("Started on"), validators=[Optional()])
+    planned_start_on = DateField(_l("Planned start"), validators=[Optional()])
+    lead_ids = SelectMultipleField(_l("Investors (leads)"), coerce=int, choices=[])
+    source_channel = SelectField(_l("Source channel"), choices=choices([("", "—")] + list(CHANNEL_LABELS.items())))
+    referrer_id = SelectField(_l("Referred by"), coerce=int, choices=[])
+    event_id = SelectField(_l("Signed at event"), coerce=int, choices=[])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+
+class StageForm(FlaskForm):
+    stage = SelectField(_l("New stage"), choices=choices(STAGE_LABELS.items()))
+    on = DateField(_l("Date of the change"), validators=[Optional()])
+    allow_back = BooleanField(_l("Yes, move the project back"))
+
+
+class FundsForm(FlaskForm):
+    amount = StringField(_l("Amount (10k yuan)"), validators=[DataRequired(), Length(max=30)])
+    arrived_on = DateField(_l("Arrived on"), validators=[DataRequired()])
+    out_of_province = BooleanField(_l("From outside the province"))
+    foreign_amount = StringField(_l("Of which foreign capital (10k USD)"), validators=[Optional(), Length(max=30)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])

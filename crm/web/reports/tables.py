@@ -1,0 +1,55 @@
+"""The annual report's tables as (title, headers, rows), shared by the XLSX export; money in 万元, exact."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm.services import reports
+from crm.services.targets import METRICS
+from crm.web.projects.labels import METRIC_LABELS
+
+TABLES = {"figures": _l("Annual figures"), "ranking": _l("County ranking"), "events": _l("Events")}
+
+
+def _pct(ratio):
+    return None if ratio is None else round(ratio * 100, 2)
+
+
+def figure_rows(r: dict) -> list[list]:
+    s, f = r["signed_projects"], r["funds_in_place"]
+    fe, fc, v, rc, sh = (r["foreign_enterprises"], r["foreign_capital"], r["enterprises_visited"], r["receptions"],
+                         r["size_shares"])
+    return [
+        [_("New signed projects"), s["count"], s["count_target"], _pct(s["count_ratio"])],
+        [_("Signed investment (10k yuan)"), s["investment"], s["investment_target"], _pct(s["investment_ratio"])],
+        [_("Funds in place (10k yuan)"), f["total"], f["total_target"], _pct(f["total_ratio"])],
+        [_("Of which out of province (10k yuan)"), f["out_of_province"], f["out_of_province_target"],
+         _pct(f["out_of_province_ratio"])],
+        [_("New foreign-invested enterprises"), fe["count"], fe["target"], _pct(fe["ratio"])],
+        [_("Foreign capital used (10k USD)"), fc["amount"], fc["target"], _pct(fc["ratio"])],
+        [_("Enterprises visited"), v["total"], None, None],
+        [_("Led by city leaders"), v["city_led"], None, None],
+        [_("Led by county leaders"), v["county_led"], None, None],
+        [_("Receptions (batches)"), rc["batches"], None, None],
+        [_("Visitors received (person-times)"), rc["visitors"], None, None],
+        [_("Share of projects ≥ 100M yuan (%)"), _pct(sh["over_100m"]), None, None],
+        [_("Share of projects ≥ 500M yuan (%)"), _pct(sh["over_500m"]), None, None],
+        [_("Share of projects ≥ 1bn yuan (%)"), _pct(sh["over_1b"]), None, None],
+        [_("Investment share of projects ≥ 100M yuan (%)"), _pct(sh["investment_share_over_100m"]), None, None],
+        [_("Hometown-entrepreneur projects"), r["hometown_projects"], None, None],
+    ]
+
+
+def report_tables(name: str, year: int, county_id: int | None) -> tuple[str, list[str], list[list]]:
+    if name == "ranking":
+        rows = reports.county_ranking(year)
+        headers = [_("Rank"), _("County"), _("Score")] + [str(METRIC_LABELS[m]) for m in METRICS] + [
+            f"{METRIC_LABELS[m]} {_('Completion %')}" for m in METRICS]
+        return str(TABLES[name]), headers, [
+            [row["rank"], row["county"], row["score"]] + [row["metrics"][m]["actual"] for m in METRICS]
+            + [_pct(row["metrics"][m]["ratio"]) for m in METRICS] for row in rows]
+    report = reports.annual_report(year, county_id)
+    if name == "events":
+        return str(TABLES[name]), [_("Held on"), _("Event"), _("Projects signed"), _("Investment (10k yuan)")], [
+            [e["held_on"], e["name"], e["signed_count"], e["signed_investment"]] for e in report["events"]]
+    return str(TABLES[name]), [_("Figure"), _("Actual"), _("Target"), _("Completion %")], figure_rows(report)
