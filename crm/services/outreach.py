@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from crm import holidays
 from crm.extensions import db
@@ -403,6 +404,18 @@ def items_query(actor: User, campaign_id: int, *, mine: bool = False, county_id=
     return stmt.order_by(pending_first, Lead.name_key, Lead.id)
 
 
+def my_counts(actor: User, campaign_id: int) -> dict:
+    """How many items of a campaign are the actor's (incl. their county inbox) and how many are still pending."""
+    rows = db.session.scalars(select(OutreachItem.status).where(OutreachItem.campaign_id == campaign_id,
+                                                                _mine(actor))).all()
+    return _tally(rows)
+
+
+def item_card(actor: User, item_id: int) -> dict:
+    item = get_item(actor, item_id)
+    return cards_for(actor, select(OutreachItem).where(OutreachItem.id == item.id))[0]
+
+
 def get_item(actor: User, item_id: int) -> OutreachItem:
     item = db.session.get(OutreachItem, item_id)
     if item is None or not can(actor, "outreach.view", item):
@@ -417,6 +430,20 @@ def greeting_for(item: OutreachItem) -> str:
         name = lead.contacts[0].name
     return render_greeting(campaign.template, name=name, holiday=holiday_label(campaign.holiday_key),
                            year=campaign.year)
+
+
+def cards_for(actor: User, stmt) -> list[dict]:
+    """Items ready for the phone list: the lead, its contacts (masked as DESIGN.md §4 says) and the greeting."""
+    from crm.services.leads import contact_values, contacts_masked
+
+    stmt = stmt.options(selectinload(OutreachItem.lead).selectinload(Lead.contacts),
+                        selectinload(OutreachItem.assignee), selectinload(OutreachItem.campaign))
+    cards = []
+    for item in db.session.scalars(stmt):
+        masked = contacts_masked(actor, item.lead)
+        cards.append({"item": item, "lead": item.lead, "masked": masked, "greeting": greeting_for(item),
+                      "contacts": [contact_values(c, masked=masked) for c in item.lead.contacts]})
+    return cards
 
 
 def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
