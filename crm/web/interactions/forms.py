@@ -24,7 +24,7 @@ class VisitForm(FlaskForm):
     new_lead = BooleanField(_l("New lead"))
     new_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     new_kind = SelectField(_l("Type"), choices=choices(KIND_LABELS.items()), default="enterprise")
-    new_industry_id = SelectField(_l("Industry"), coerce=int, choices=[])
+    new_industry_id = SelectField(_l("Industry"), coerce=int, choices=[], validate_choice=False)
     new_contact = StringField(_l("Contact name"), validators=[Optional(), Length(max=60)])
     new_mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=32)])
     force = BooleanField(_l("It is not the same: save anyway"))
@@ -33,14 +33,14 @@ class VisitForm(FlaskForm):
     location = StringField(_l("Where"), validators=[Optional(), Length(max=200)])
     leader_level = SelectField(_l("Led by"), choices=choices(LEADER_LEVEL_LABELS.items()), default="none")
     leader_name = StringField(_l("Leader's name"), validators=[Optional(), Length(max=60)])
-    participant_ids = SelectMultipleField(_l("Who went"), coerce=int, choices=[])
+    participant_ids = SelectMultipleField(_l("Who went"), coerce=int, choices=[], validate_choice=False)
     visitor_count = IntegerField(_l("Visitors (人次)"), validators=[Optional(), NumberRange(min=0, max=10000)])
     summary = TextAreaField(_l("What was discussed"), validators=[DataRequired(), Length(max=5000)])
     outcome = TextAreaField(_l("Outcome"), validators=[Optional(), Length(max=5000)])
-    trip_id = SelectField(_l("Trip"), coerce=int, choices=[])
+    trip_id = SelectField(_l("Trip"), coerce=int, choices=[], validate_choice=False)
     next_title = StringField(_l("Next step"), validators=[Optional(), Length(max=200)])
     next_due_at = DateTimeLocalField(_l("Due"), format=DT, validators=[Optional()])
-    next_assignee_id = SelectField(_l("Who does it"), coerce=int, choices=[])
+    next_assignee_id = SelectField(_l("Who does it"), coerce=int, choices=[], validate_choice=False)
 
 
 class TripForm(FlaskForm):
