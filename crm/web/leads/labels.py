@@ -25,13 +25,16 @@ CONFLICT_STATUS_LABELS = {"open": _l("Open"), "kept_first": _l("Kept by the firs
                           "reassigned": _l("Given to the claimant"), "merged": _l("Merged")}
 SORT_LABELS = {"updated": _l("Recently changed"), "last_contacted": _l("Recently contacted"),
                "silent": _l("Longest without contact"), "name": _l("Name"), "created": _l("Newest")}
-AUDIT_ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
+AUDIT_ACTION_LABELS = {"create": _l("Lead registered"), "update": _l("Changed"), "delete": _l("Deleted"),
                        "restore": _l("Restored"), "merge": _l("Merged another lead in"), "merged": _l("Merged away")}
 FIELD_LABELS = {"kind": _l("Type"), "name": _l("Name"), "uscc": _l("Credit code"), "industry_id": _l("Industry"),
                 "origin_region": _l("Based in"), "home_county_id": _l("Home county"), "owner_county_id": _l("County"),
                 "owner_id": _l("Owner"), "source_channel": _l("Source"), "referrer_id": _l("Referred by"),
                 "status": _l("Status"), "is_key": _l("Key investor"), "notes": _l("Notes"), "tags": _l("Tags"),
                 "contacts": _l("Contacts")}
+
+
+FOLLOWUP_STATUS_LABELS = {"open": _l("Not done yet"), "done": _l("Done"), "cancelled": _l("Cancelled")}
 
 
 def label(mapping: dict, code) -> str:
