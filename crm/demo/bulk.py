@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from pypinyin import Style, lazy_pinyin
 from pypinyin.core import Pinyin
-from sqlalchemy import insert, select
+from sqlalchemy import func, select, text
 
 from crm.demo import names
 from crm.demo.city import OTHER_CHANNELS, PERSON_KINDS, STATUS_WEIGHTS
@@ -67,18 +67,19 @@ class _Maker:
         self.rng = random.Random(SEED + 1)  # apart from the small city's, so either can change alone
         self.pinyin = FastPinyin()
         self.keys = set(db.session.scalars(select(Lead.name_key)))
-        self.industries = [(code, demo.industries[code].id) for code in names.INDUSTRY_WEIGHTS
-                           if code in demo.industries]
-        self.industry_weights = [names.INDUSTRY_WEIGHTS[code] for code, _id in self.industries]
+        self.industries = [((code, demo.industries[code].id), weight)
+                           for code, weight in names.INDUSTRY_WEIGHTS.items() if code in demo.industries]
         self.owners = [(u.county_id, u.id) for u in demo.users.values() if u.role in ("county_staff", "city_staff")]
-        self.regions, self.region_weights = list(names.REGION_WEIGHTS), list(names.REGION_WEIGHTS.values())
-        self.statuses, self.status_weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
+        self.channels = [c.value for c in OTHER_CHANNELS]
+        self.counties = [c.id for c in demo.real_counties]
 
-    def name(self, kind: str, region: str, code: str | None) -> str:
+    def name(self, kind: str, region: str, code: str | None) -> tuple[str, str]:
+        """(name, duplicate-check key)."""
         rng = self.rng
         while True:
             if kind == LeadKind.HOMETOWN_ENTREPRENEUR:
-                return names.person_name(rng)  # people may share a name; firms may not
+                name = names.person_name(rng)  # people may share a name; firms may not
+                return name, identity.normalise_company_name(name)
             trade = names.trade_name(rng) + (rng.choice(names.TRADE_CHARS) if rng.random() < 0.5 else "")
             if kind == LeadKind.FOREIGN_INVESTOR:
                 name = names.foreign_name(rng, rng.choice(list(names.FOREIGN_REGIONS)), trade)
@@ -89,15 +90,15 @@ class _Maker:
             key = identity.normalise_company_name(name)
             if key not in self.keys:
                 self.keys.add(key)
-                return name
+                return name, key
 
     def lead(self) -> tuple[dict, list[dict], list[str], list[dict]]:
         """(lead row, contact rows, tags, interaction rows) of one lead; ids are filled in later."""
         rng, now = self.rng, self.demo.now
-        kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
-        region = rng.choices(self.regions, weights=self.region_weights)[0]
-        code, industry_id = rng.choices(self.industries, weights=self.industry_weights)[0]
-        name = self.name(kind, region, code)
+        kind = names.weighted(rng, KINDS)
+        region = names.weighted(rng, names.REGION_WEIGHTS)
+        code, industry_id = names.weighted(rng, self.industries)
+        name, key = self.name(kind, region, code)
         county_id, owner_id = rng.choice(self.owners)
         created = now - timedelta(minutes=rng.randint(60 * 24 * 20, 60 * 24 * 540))
         full, initials = (identity.pinyin_keys(name, person=True) if kind in PERSON_KINDS
@@ -105,21 +106,21 @@ class _Maker:
         times = sorted(created + (now - created) * rng.random() for _ in range(rng.choice(INTERACTIONS_PER_LEAD)))
         interactions = []
         for when in times:
-            ikind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+            ikind = names.weighted(rng, KIND_WEIGHTS)
             interactions.append({"kind": ikind.value, "occurred_at": when, "summary": SUMMARY[ikind], "outcome": None,
                                  "leader_level": LeaderLevel.NONE.value, "visitor_count": 0, "county_id": county_id,
                                  "created_by_id": owner_id, "created_at": when, "updated_at": when})
-        row = {"kind": kind.value, "name": name, "name_key": identity.normalise_company_name(name),
+        row = {"kind": kind.value, "name": name, "name_key": key,
                "pinyin_full": full, "pinyin_initials": initials,
                "uscc": names.uscc(rng, names.REGIONS[region][1]) if kind == LeadKind.ENTERPRISE
                and rng.random() < 0.5 else None,
                "industry_id": industry_id, "origin_region": region,
-               "home_county_id": rng.choice(self.demo.real_counties).id
+               "home_county_id": rng.choice(self.counties)
                if kind == LeadKind.HOMETOWN_ENTREPRENEUR else None,
                "owner_county_id": county_id, "owner_id": owner_id,
                "source_channel": "hometown" if kind == LeadKind.HOMETOWN_ENTREPRENEUR
-               else rng.choice(list(OTHER_CHANNELS)).value,
-               "status": rng.choices(self.statuses, weights=self.status_weights)[0].value,
+               else rng.choice(self.channels),
+               "status": names.weighted(rng, STATUS_WEIGHTS).value,
                "is_key": rng.random() < 0.05, "last_contacted_at": times[-1] if times else None,
                "created_by_id": owner_id, "created_at": created, "updated_at": times[-1] if times else created}
         contacts = []
@@ -134,30 +135,47 @@ class _Maker:
         return row, contacts, tags, interactions
 
 
+def _next_id(table) -> int:
+    return (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+
+
 def add_leads(demo: Demo, count: int, *, progress: Callable[[str], None] | None = None) -> dict:
-    """Add `count` leads in chunks, committing each; returns how many rows of each kind went in."""
+    """Add `count` leads in chunks, committing each; returns how many rows of each kind went in.
+
+    Plain executemany INSERTs with ids handed out here: RETURNING over thousands of rows costs more than
+    the inserts themselves. PostgreSQL's sequences are moved past those ids at the end."""
     maker = _Maker(demo)
+    leads, interactions_table = Lead.__table__, Interaction.__table__
+    lead_id, interaction_id = _next_id(leads), _next_id(interactions_table)
     totals = {"leads": 0, "contacts": 0, "tags": 0, "interactions": 0}
     for start in range(0, count, CHUNK):
         made = [maker.lead() for _ in range(min(CHUNK, count - start))]
-        ids = list(db.session.scalars(insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
-                                      [m[0] for m in made]))
-        contacts = [dict(c, lead_id=lead_id) for lead_id, m in zip(ids, made, strict=True) for c in m[1]]
-        tags = [{"lead_id": lead_id, "tag": t} for lead_id, m in zip(ids, made, strict=True) for t in m[2]]
-        interactions = [dict(i, lead_id=lead_id) for lead_id, m in zip(ids, made, strict=True) for i in m[3]]
-        db.session.execute(insert(Contact), contacts)
+        contacts, tags, interactions, participants = [], [], [], []
+        for row, lead_contacts, lead_tags, lead_interactions in made:
+            row["id"] = lead_id
+            contacts += [dict(c, lead_id=lead_id) for c in lead_contacts]
+            tags += [{"lead_id": lead_id, "tag": t} for t in lead_tags]
+            for item in lead_interactions:
+                interactions.append(dict(item, id=interaction_id, lead_id=lead_id))
+                participants.append({"interaction_id": interaction_id, "user_id": item["created_by_id"]})
+                interaction_id += 1
+            lead_id += 1
+        db.session.execute(leads.insert(), [m[0] for m in made])
+        db.session.execute(Contact.__table__.insert(), contacts)
         if tags:
-            db.session.execute(insert(LeadTag), tags)
+            db.session.execute(LeadTag.__table__.insert(), tags)
         if interactions:
-            interaction_ids = db.session.scalars(
-                insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True), interactions)
-            db.session.execute(insert(interaction_participants), [
-                {"interaction_id": iid, "user_id": row["created_by_id"]}
-                for iid, row in zip(interaction_ids, interactions, strict=True)])
+            db.session.execute(interactions_table.insert(), interactions)
+            db.session.execute(interaction_participants.insert(), participants)
         db.session.commit()
-        for key, n in (("leads", len(ids)), ("contacts", len(contacts)), ("tags", len(tags)),
+        for key, n in (("leads", len(made)), ("contacts", len(contacts)), ("tags", len(tags)),
                        ("interactions", len(interactions))):
             totals[key] += n
         if progress:
             progress(f"  {totals['leads']:,} / {count:,} leads")
+    if db.engine.dialect.name == "postgresql":
+        for table in (leads, interactions_table):
+            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                    f"(SELECT max(id) FROM {table.name}))"))
+        db.session.commit()
     return totals

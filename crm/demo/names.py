@@ -101,9 +101,21 @@ MOBILE_PREFIXES = ["130", "131", "133", "135", "136", "137", "138", "139", "150"
                    "158", "159", "166", "177", "180", "181", "183", "186", "187", "188", "189", "191", "199"]
 
 
-def weighted(rng: random.Random, table) -> str:
-    items = list(table.items()) if isinstance(table, dict) else list(table)
-    return rng.choices([k for k, _w in items], weights=[w for _k, w in items])[0]
+_CUMULATIVE: dict[int, tuple[object, list, list[int]]] = {}
+
+
+def weighted(rng: random.Random, table):
+    """A key of `table` ({key: weight} or [(key, weight)], never changed afterwards) drawn by weight; the
+    cumulative weights are worked out once per table (kept with the table, so its id is never reused)."""
+    known = _CUMULATIVE.get(id(table))
+    if known is None:
+        items = list(table.items()) if isinstance(table, dict) else list(table)
+        keys, total, cumulative = [k for k, _w in items], 0, []
+        for _k, w in items:
+            total += w
+            cumulative.append(total)
+        known = _CUMULATIVE[id(table)] = (table, keys, cumulative)
+    return rng.choices(known[1], cum_weights=known[2])[0]
 
 
 def person_name(rng: random.Random) -> str:
@@ -112,8 +124,9 @@ def person_name(rng: random.Random) -> str:
 
 
 def trade_name(rng: random.Random) -> str:
-    first = rng.choice(TRADE_CHARS)
-    second = rng.choice([c for c in TRADE_CHARS if c != first])
+    first = second = rng.choice(TRADE_CHARS)
+    while second == first:
+        second = rng.choice(TRADE_CHARS)
     return first + second
 
 

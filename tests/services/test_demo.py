@@ -292,6 +292,14 @@ def test_seed_demo_large_adds_bulk_leads_up_to_the_total_once(city):
                                        .where(Interaction.lead_id.in_([lead.id for lead in bulk_leads]))
                                        .group_by(Interaction.lead_id)).all())
         assert all(lead.last_contacted_at == last.get(lead.id) for lead in bulk_leads)
+        # The ids handed out in bulk leave the sequences (PostgreSQL) ready for the next ordinary insert.
+        later = Lead(name="后来新增客商有限公司", owner_county_id=bulk_leads[0].owner_county_id)
+        db.session.add(later)
+        db.session.flush()
+        db.session.add(Interaction(lead_id=later.id, kind="call", occurred_at=NOW))
+        db.session.flush()
+        assert later.id > max(lead.id for lead in bulk_leads)
+        db.session.rollback()
 
 
 def test_seed_demo_is_deterministic_across_fresh_databases_and_days(city):
