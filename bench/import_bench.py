@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-index", action="store_true", help="skip search indexing (to see its share)")
+    parser.add_argument("--sql", action="append", default=[], help="extra SQL to run after the migrations")
     args = parser.parse_args()
 
     instance = tempfile.mkdtemp(prefix="import-bench-")
@@ -99,6 +100,8 @@ def main() -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
+        for statement in args.sql:
+            db.session.execute(text(statement))
         counties.load_reference_counties()
         industries.load_reference_industries()
         admin = User(username="bench", display_name="bench", role="admin", password_hash=hash_password("x" * 12))

@@ -69,7 +69,7 @@ class Lead(TimestampMixin, db.Model):
     import_batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), nullable=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), nullable=True, index=True)
 
     industry: Mapped[Industry | None] = relationship(lazy="joined")
     owner_county: Mapped[County] = relationship(foreign_keys=[owner_county_id], lazy="joined")

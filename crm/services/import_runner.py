@@ -4,10 +4,13 @@ keeps what was done). Row rules live in crm.services.imports; nothing here is ca
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from pypinyin import lazy_pinyin
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
@@ -176,6 +179,7 @@ class Importer:
             for key in UPDATABLE:
                 if cleaned.lead.get(key) not in (None, "", False):
                     target.values[key] = cleaned.lead[key]
+            target.values["name_key"] = identity.normalise_company_name(target.values["name"])[:200]
             _add_contact(target.contacts, cleaned.contact)
             target.tags += [t for t in cleaned.tags if t not in target.tags]
             self._result(chunk, number, "updated", reason_code("duplicate_in_file", row=target.row, key=reason),
@@ -237,16 +241,15 @@ class Importer:
     def _insert_leads(self, chunk: Chunk, now: datetime) -> list[int]:
         if not chunk.creates:
             return []
+        ids = self._allocate_ids(len(chunk.creates))
         rows = []
-        for target in chunk.creates:
+        for target, lead_id in zip(chunk.creates, ids, strict=True):
             values = target.values
-            person = values["kind"] in PERSON_KINDS
-            full, initials = identity.pinyin_keys(values["name"], person=person)
-            values["name_key"] = identity.normalise_company_name(values["name"])[:200]
-            rows.append({**values, "pinyin_full": full[:400], "pinyin_initials": initials[:200],
+            full, initials = pinyin_keys(values["name"], person=values["kind"] in PERSON_KINDS)
+            rows.append({**values, "id": lead_id, "pinyin_full": full[:400], "pinyin_initials": initials[:200],
                          "owner_id": self.actor.id, "created_by_id": self.actor.id,
                          "import_batch_id": self.batch_id, "created_at": now, "updated_at": now})
-        ids = list(db.session.scalars(insert(Lead).returning(Lead.id, sort_by_parameter_order=True), rows))
+        db.session.execute(insert(Lead), rows)
         contacts, tags = [], []
         for target, lead_id in zip(chunk.creates, ids, strict=True):
             target.id, target.values = lead_id, None
@@ -260,6 +263,17 @@ class Importer:
             for first, reason in target.claims:
                 self._open_conflict(first, target, reason, now)
         return ids
+
+    def _allocate_ids(self, n: int) -> list[int]:
+        """Ids for n new leads, so one executemany inserts them (RETURNING with row order falls back to one
+        statement per row on SQLite). PostgreSQL hands them out from the sequence; on SQLite this transaction
+        began IMMEDIATE and holds the write lock, so nobody else can take max(id) + 1 meanwhile."""
+        dialect = db.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return list(db.session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+        start = (db.session.scalar(select(func.max(Lead.id))) or 0) + 1
+        return list(range(start, start + n))
 
     def _open_conflict(self, first: Target, claimant: Target, reason: str, now: datetime) -> None:
         """As crm.services.duplicates.open_conflicts: the first registration keeps the lead until the city decides."""
@@ -318,6 +332,31 @@ class Importer:
                          after={**after, "contacts_added": len(new_contacts), "tags_added": len(new_tags),
                                 "import_batch_id": self.batch_id})
             self._result(chunk, number, "updated", None, None, target, before=record)
+
+
+def pinyin_keys(name: str, *, person: bool) -> tuple[str, str]:
+    """identity.pinyin_keys with one pypinyin pass instead of two (half the cost; a test checks they agree):
+    a han character's initial is its syllable's first letter; Latin and digit runs pass through whole."""
+    if person:
+        return identity.pinyin_keys(name, person=True)  # surname readings: few rows, the exact rule
+    text_ = unicodedata.normalize("NFKC", name).strip()
+    full, initials, pos = [], [], 0
+    for item in lazy_pinyin(text_):
+        full.append(item)
+        if text_.startswith(item, pos):
+            initials.append(item)
+            pos += len(item)
+        else:
+            initials.append(item[:1])
+            pos += 1
+    return _ascii("".join(full)), _ascii("".join(initials))
+
+
+def _ascii(text_: str) -> str:
+    return _NOT_ASCII_KEY.sub("", text_.lower())
+
+
+_NOT_ASCII_KEY = re.compile(r"[^a-z0-9]")
 
 
 class _Rejected(RowRejected):
