@@ -89,9 +89,11 @@ def mark(text: str, spans: list[tuple[int, int]], fragment: bool = False) -> str
     return "".join(out)
 
 
-def highlights(stored: dict, clauses: list[Clause]) -> dict[str, str]:
-    """{field: html} for name, company, notes and interactions where the query's words occur."""
-    subs, pinyin = needles(clauses)
+def highlights(stored: dict, clauses: list[Clause], found: tuple[set[str], set[str]] | None = None
+               ) -> dict[str, str]:
+    """{field: html} for name, company, notes and interactions where the query's words occur; `found` is
+    needles(clauses), computed once per page rather than once per hit."""
+    subs, pinyin = found if found is not None else needles(clauses)
     if not subs and not pinyin:
         return {}
     out = {}

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
+import logging
 import os
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
-from .highlight import highlights
+from .highlight import highlights, needles
 from .query import build, parse
 from .schema import SCHEMA_VERSION, build_schema, doc_fields, uid_of, unpack
+from .sets import SetEvaluator
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "last_contact", "name")
 MAX_PER_PAGE = 100
 MAX_WINDOW = 10_000  # deepest result a page may reach; deeper paging is not a search use case
+SMALL_SEGMENTS = 12
 _VERSION_FILE = "crm_schema_version"
 # Pack tuple positions (see schema.unpack).
 P_TYPE, P_ID, P_VERSION, P_COUNTY, P_KIND, P_STATUS, P_KEY, P_INDUSTRY, P_SORT, P_LAST = range(10)
@@ -42,7 +50,7 @@ class SearchResult:
 
 
 def _empty_facets() -> dict[str, list[dict]]:
-    return {"industry": [], "county": [], "kind": [], "status": []}
+    return {"industry": [], "county": [], "kind": [], "status": [], "is_key": []}
 
 
 class SearchIndex:
@@ -51,14 +59,37 @@ class SearchIndex:
         self.lock_timeout = lock_timeout
         self._packs: dict[str, list] = {}  # segment id -> unpacked column, built once per segment
         self._packs_lock = threading.Lock()
+        self._local = threading.local()  # one searcher per thread, refreshed after writes
+        self._view: _View | None = None
+        self._columns: dict[str, _Columns] = {}  # segment id -> its facet/sort columns
+        self._view_lock = threading.Lock()
         os.makedirs(self.path, exist_ok=True)
-        if windex.exists_in(self.path) and self._version_on_disk() == SCHEMA_VERSION:
-            self._ix = windex.open_dir(self.path)
-        else:
-            # Missing or built by another schema: start empty; reconcile or `flask crm reindex` refills it.
+        self._ix = None
+        if self._version_on_disk() == SCHEMA_VERSION:
+            with warnings.catch_warnings():  # Whoosh leaves a bad file open when it fails to read it
+                warnings.simplefilter("ignore", ResourceWarning)
+                self._ix = self._open_existing()
+        if self._ix is None:
+            _clear_dir(self.path)  # a leftover table of contents of a higher generation would win over a new one
+            # Missing, corrupt or built by another schema: start empty; reconcile or `flask crm reindex` refills.
             self._ix = windex.create_in(self.path, build_schema())
             with open(os.path.join(self.path, _VERSION_FILE), "w", encoding="ascii") as fh:
                 fh.write(SCHEMA_VERSION)
+
+    def _open_existing(self):
+        try:
+            ix = windex.open_dir(self.path)
+            ix.doc_count()
+            return ix
+        except windex.EmptyIndexError:
+            return None
+        except Exception as exc:  # noqa: BLE001  (a corrupt index is derived data: start again, reconcile refills)
+            # Only text in the log record: the exception's traceback holds the file Whoosh left open.
+            log.error("search index at %s is unreadable (%s); recreating it empty", self.path,
+                      f"{type(exc).__name__}: {exc}")
+            return None
+        finally:
+            gc.collect()
 
     def _version_on_disk(self) -> str | None:
         try:
@@ -93,7 +124,7 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(merge=False)
+        _commit(writer)
 
     def delete(self, doc_type: str, ids: Iterable[int]) -> None:
         uids = {uid_of(doc_type, i) for i in ids}
@@ -106,11 +137,15 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(merge=False)
+        _commit(writer)
 
-    def rebuild(self, docs: Iterable[dict]) -> int:
-        """Replace the whole index with docs; readers see the old index until the commit. Returns the count."""
-        writer = self._writer(limitmb=128)
+    def rebuild(self, docs: Iterable[dict], procs: int = 1) -> int:
+        """Replace the whole index with docs; readers see the old index until the commit. Returns the count.
+        procs > 1 analyses in that many processes (each writes its own segment; no final merge)."""
+        if procs > 1:
+            writer = self._writer(procs=procs, limitmb=128, multisegment=True)
+        else:
+            writer = self._writer(limitmb=128)
         seen: set[str] = set()
         repeats: dict[str, dict] = {}
         try:
@@ -129,7 +164,7 @@ class SearchIndex:
             writer = self._writer()
             for fields in repeats.values():
                 writer.update_document(**fields)
-            writer.commit(merge=False)
+            _commit(writer)
         return len(seen)
 
     def optimize(self) -> None:
@@ -142,11 +177,31 @@ class SearchIndex:
     def doc_count(self) -> int:
         return self._ix.doc_count()
 
+    def _current(self):
+        """This thread's searcher (refreshed when the index changed) and the columns of its generation."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None and not searcher.up_to_date():
+            # Not searcher.refresh(): it reuses segment readers whose cached deletion sets are then stale
+            # (a replaced document would match twice).
+            searcher.close()
+            searcher = None
+        if searcher is None:
+            searcher = self._ix.searcher()
+        self._local.searcher = searcher
+        generation = searcher.reader().generation()
+        view = self._view
+        if view is None or view.generation != generation or view.key != _layout(searcher):
+            with self._view_lock:
+                view = self._view
+                if view is None or view.generation != generation or view.key != _layout(searcher):
+                    view = self._view = _View(searcher, generation, self._leaf_columns(searcher))
+        return searcher, view
+
     def _leaf_packs(self, searcher) -> list[tuple[object, int, list]]:
         """(segment reader, docnum offset, unpacked column) for each segment, cached by segment id."""
         out = []
         live = {}
-        for reader, offset in searcher.reader().leaf_readers():
+        for reader, offset in _leaves(searcher):
             seg_id = reader.segment().segment_id() if reader.segment() else f"mem{id(reader)}"
             packs = self._packs.get(seg_id)
             if packs is None:
@@ -159,6 +214,17 @@ class SearchIndex:
             out.append((reader, offset, packs))
         with self._packs_lock:
             self._packs = live  # forget merged-away segments
+        return out
+
+    def _leaf_columns(self, searcher) -> list[_Columns]:
+        out = []
+        live = {}
+        for reader, _offset, packs in self._leaf_packs(searcher):
+            seg_id = reader.segment().segment_id() if reader.segment() else f"mem{id(reader)}"
+            cols = self._columns.get(seg_id) or _Columns(packs)
+            live[seg_id] = cols
+            out.append(cols)
+        self._columns = live
         return out
 
     def stored_versions(self) -> dict[tuple[str, int], str]:
@@ -190,32 +256,107 @@ class SearchIndex:
             positive = wq.Every()
             if sort == "relevance":
                 sort = result.sort = "name"
-        matcher_q = positive if negative is None else wq.AndNot(positive, negative)
-        everything = matcher_q if filter_q is None else wq.And([matcher_q, filter_q])
         window = min(page * per_page, MAX_WINDOW)
-        with self._ix.searcher() as searcher:
-            leaves = self._leaf_packs(searcher)
-            packs = [p for _r, _o, ps in leaves for p in ps]
-            if sort == "relevance":
-                # One scored pass gives the page, the total and the facet input: a second, unscored pass
-                # over the same matchers would double the work on broad queries.
-                hits = searcher.search(matcher_q, filter=filter_q, limit=None, terms=False)
-                matched = list(hits.docs())
-                ranked = [(h.docnum, round(h.score, 4)) for h in hits[(page - 1) * per_page : page * per_page]]
-                start = 0
-            else:
-                matched = list(searcher.docs_for_query(everything))
-                ranked = [(d, None) for d in _sorted_window(packs, matched, sort, window)]
-                start = (page - 1) * per_page
-            result.total = len(matched)
-            result.facets = _facets(packs, matched)
-            for docnum, score in ranked[start : start + per_page]:
-                stored = searcher.stored_fields(docnum)
-                result.items.append({
-                    "type": stored.get("type"), "id": stored.get("id"), "name": stored.get("name", ""),
-                    "score": score, "highlights": highlights(stored, parsed.positive),
-                })
+        searcher, view = self._current()
+        sets = SetEvaluator(searcher, view.leaf_cache)
+        matched = sets.docs(positive)
+        if negative is not None and matched:
+            matched = set(matched) - sets.docs(negative)
+        if filter_q is not None and matched:
+            matched = set(matched) & sets.docs(filter_q)
+        result.total = len(matched)
+        result.facets = view.facets(matched)
+        if sort == "relevance":
+            ranked = sets.rank(positive, matched, window, view.by_recency)
+        else:
+            key = view.by_recency if sort == "last_contact" else view.by_name
+            ranked = [(d, None) for d in heapq.nsmallest(window, matched, key=key)]
+        found = needles(parsed.positive)
+        for docnum, score in ranked[(page - 1) * per_page : page * per_page]:
+            stored = searcher.stored_fields(docnum)
+            result.items.append({
+                "type": stored.get("type"), "id": stored.get("id"), "name": stored.get("name", ""),
+                "score": score, "highlights": highlights(stored, parsed.positive, found),
+            })
         return result
+
+
+def _clear_dir(path: str) -> None:
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if os.path.isfile(full) and (name.endswith((".toc", ".seg", ".pst", ".trm", ".lock", ".tmp", ".del",
+                                                    ".fdt", ".fdi", ".fln", ".vps", ".vpc"))
+                                     or name.startswith(("_MAIN", "MAIN")) or name == _VERSION_FILE):
+            os.remove(full)
+
+
+def _commit(writer) -> None:
+    """Commit without merging, unless small segments piled up: then merge just those (milliseconds; the big
+    segment is left to the nightly optimize, which holds the lock for seconds)."""
+    if len(getattr(writer, "segments", ())) > SMALL_SEGMENTS:
+        writer.commit()  # Whoosh's MERGE_SMALL
+    else:
+        writer.commit(merge=False)
+
+
+def _leaves(searcher) -> list[tuple[object, int]]:
+    reader = searcher.reader()
+    return reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
+
+
+def _layout(searcher) -> tuple:
+    return tuple((r.segment().segment_id() if r.segment() else id(r), r.doc_count()) for r, _o in _leaves(searcher))
+
+
+class _Columns:
+    """One segment's facet and sort values as flat lists by segment docnum (built once per segment)."""
+
+    def __init__(self, packs: list):
+        none = (None, None, None, None, None, None, False, (), "", None)
+        packs = [p if p is not None else none for p in packs]
+        self.county = [p[P_COUNTY] for p in packs]
+        self.kind = [p[P_KIND] for p in packs]
+        self.status = [p[P_STATUS] for p in packs]
+        self.key_flag = [bool(p[P_KEY]) for p in packs]
+        self.industry = [tuple(p[P_INDUSTRY]) for p in packs]
+        self.name = [(p[P_SORT] or "", p[P_ID] or 0) for p in packs]
+        self.recency = [-p[P_LAST] if p[P_LAST] is not None else _NEVER for p in packs]
+
+
+_NEVER = float("inf")  # never contacted sorts last
+
+
+class _View:
+    """Per index generation: facet and sort columns as flat lists indexed by global docnum (the segments'
+    cached lists concatenated, so a write costs one cheap rebuild), and the memo of leaf posting sets."""
+
+    def __init__(self, searcher, generation: int, leaf_columns: list):
+        self.generation = generation
+        self.key = _layout(searcher)
+        for name in ("county", "kind", "status", "key_flag", "industry", "name", "recency"):
+            setattr(self, name, list(chain.from_iterable(getattr(c, name) for c in leaf_columns)))
+        self.by_name = self.name.__getitem__
+        self.by_recency = self.recency.__getitem__
+        self.leaf_cache: dict = {}
+
+    def facets(self, matched) -> dict[str, list[dict]]:
+        # map/chain/Counter keep the per-document work in C: facets over 50,000 hits stay in milliseconds.
+        county = Counter(map(self.county.__getitem__, matched))
+        kind = Counter(map(self.kind.__getitem__, matched))
+        status = Counter(map(self.status.__getitem__, matched))
+        key_flag = Counter(map(self.key_flag.__getitem__, matched))
+        industry = Counter(chain.from_iterable(map(self.industry.__getitem__, matched)))
+        for counter in (county, kind, status):
+            counter.pop(None, None)
+            counter.pop("", None)
+
+        def ranked(counter: Counter, key: str) -> list[dict]:
+            return [{key: k, "count": n}
+                    for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+
+        return {"industry": ranked(industry, "id"), "county": ranked(county, "id"),
+                "kind": ranked(kind, "value"), "status": ranked(status, "value"),
+                "is_key": ranked(key_flag, "value")}
 
 
 def _int(value, default: int) -> int:
@@ -250,39 +391,3 @@ def _filter_query(filters: dict) -> tuple[wq.Query | None, bool]:
     if not terms:
         return None, True
     return (terms[0] if len(terms) == 1 else wq.And(terms)), True
-
-
-def _facets(packs: list, matched: list[int]) -> dict[str, list[dict]]:
-    industry: Counter = Counter()
-    county: Counter = Counter()
-    kind: Counter = Counter()
-    status: Counter = Counter()
-    for docnum in matched:
-        p = packs[docnum]
-        if p is None:
-            continue
-        industry.update(p[P_INDUSTRY])  # ancestors are in the list too: the counts are hierarchical
-        if p[P_COUNTY] is not None:
-            county[p[P_COUNTY]] += 1
-        if p[P_KIND]:
-            kind[p[P_KIND]] += 1
-        if p[P_STATUS]:
-            status[p[P_STATUS]] += 1
-
-    def ranked(counter: Counter, key: str) -> list[dict]:
-        return [{key: k, "count": n} for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-
-    return {"industry": ranked(industry, "id"), "county": ranked(county, "id"),
-            "kind": ranked(kind, "value"), "status": ranked(status, "value")}
-
-
-def _sorted_window(packs: list, matched: list[int], sort: str, window: int) -> list[int]:
-    if sort == "last_contact":
-        def key(d):
-            last = packs[d][P_LAST] if packs[d] else None
-            return (last is None, -(last or 0.0), d)
-    else:
-        def key(d):
-            p = packs[d]
-            return (p[P_SORT] if p else "", p[P_ID] if p else 0, d)
-    return heapq.nsmallest(window, matched, key=key)

@@ -1,0 +1,378 @@
+"""The search index kept true to the database, and lead search: the only caller of crm.search.
+
+The database is the truth. Services call leads_changed/projects_changed after their commit; a failure there is
+logged and left to reconcile() (every 10 minutes and on start), which compares stored versions with the rows.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from crm.extensions import db
+from crm.models import Contact, County, Industry, Interaction, Lead, LeadTag, Project, User
+from crm.search import SearchIndex
+from crm.services.permissions import require, rule
+
+log = logging.getLogger(__name__)
+RECENT_INTERACTIONS = 10
+CHUNK = 500
+
+KIND_LABELS = {"enterprise": _l("Enterprise"), "chamber": _l("Chamber of commerce"), "adviser": _l("Adviser"),
+               "hometown_entrepreneur": _l("Hometown entrepreneur"), "intermediary": _l("Intermediary"),
+               "foreign_investor": _l("Foreign investor"), "project": _l("Project")}
+STATUS_LABELS = {"new": _l("New"), "engaged": _l("Engaged"), "interested": _l("Interested"), "signed": _l("Signed"),
+                 "dormant": _l("Dormant"), "dropped": _l("Dropped"), "planned": _l("Planned"),
+                 "negotiating": _l("Negotiating"), "started": _l("Started"), "operating": _l("Operating")}
+
+
+@rule("search.run")
+def _run_search(_actor: User, _obj) -> bool:
+    return True  # leads are shared city-wide for reading; can() already refuses inactive users
+
+
+# ---- the index of this process -------------------------------------------------------------------
+
+_indexes: dict[str, SearchIndex] = {}
+_indexes_lock = threading.Lock()
+_reconcile_lock = threading.Lock()
+
+
+def search_index() -> SearchIndex:
+    """The index at SEARCH_INDEX_PATH, opened once per process (a missing or corrupt one starts empty)."""
+    path = os.path.abspath(current_app.config["SEARCH_INDEX_PATH"])
+    index = _indexes.get(path)
+    if index is None:
+        with _indexes_lock:
+            index = _indexes.get(path) or SearchIndex(path)
+            _indexes[path] = index
+    return index
+
+
+# ---- documents -----------------------------------------------------------------------------------
+
+class Reference:
+    """Industries and counties by id, loaded once per batch (small tables)."""
+
+    def __init__(self):
+        self.industries = {i.id: i for i in db.session.scalars(select(Industry))}
+        self.counties = {c.id: c.name for c in db.session.scalars(select(County))}
+
+    def chain(self, industry_id: int | None) -> list[Industry]:
+        out = []
+        while industry_id in self.industries and len(out) < 10:
+            out.append(self.industries[industry_id])
+            industry_id = self.industries[industry_id].parent_id
+        return out
+
+    def industry_text(self, industry_id: int | None) -> list[str]:
+        return [w for i in self.chain(industry_id) for w in [i.name, *(i.synonyms or [])]]
+
+
+def _version(updated_at: datetime | None, latest_interaction: int | None, *parts) -> str:
+    """updated_at + latest interaction id, plus a digest of what lives outside the row (taxonomy words,
+    county name, tags, contacts), so an edited synonym or contact also shows as drift."""
+    digest = zlib.crc32("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    stamp = updated_at.isoformat() if updated_at else ""
+    return f"{stamp}/{latest_interaction or 0}/{digest:08x}"
+
+
+def _contact_stamp(count: int, latest: datetime | None) -> str:
+    return f"{count}:{latest.isoformat() if latest else ''}"
+
+
+def _lead_parts(ref: Reference, industry_id, home_county_id, tags, contact_stamp) -> tuple:
+    return (ref.industry_text(industry_id), ref.counties.get(home_county_id, ""), sorted(tags), contact_stamp)
+
+
+def lead_document(lead: Lead, ref: Reference | None = None, recent: list[str] | None = None,
+                  latest_interaction: int | None = None) -> dict:
+    """The doc dict of one lead. Contact mobiles, phones, emails and WeChat ids are never indexed: they are
+    masked for other counties, and anything indexed can be matched or highlighted."""
+    ref = ref or Reference()
+    if recent is None:
+        recent, latest_interaction = _recent_interactions(Interaction.lead_id, [lead.id]).get(lead.id, ([], None))
+    chain = ref.chain(lead.industry_id)
+    contacts = list(lead.contacts)
+    stamp = _contact_stamp(len(contacts), max((c.updated_at for c in contacts if c.updated_at), default=None))
+    tags = lead.tags
+    return {
+        "type": "lead", "id": lead.id, "name": lead.name, "company": lead.name,
+        "version": _version(lead.updated_at, latest_interaction,
+                            *_lead_parts(ref, lead.industry_id, lead.home_county_id, tags, stamp)),
+        "person_names": [c.name for c in contacts], "titles": [c.title for c in contacts if c.title],
+        "industry_ids": [i.id for i in chain], "industry_text": ref.industry_text(lead.industry_id),
+        "tags": tags, "origin_region": lead.origin_region, "home_county": ref.counties.get(lead.home_county_id),
+        "notes": lead.notes, "interactions": recent, "county_id": lead.owner_county_id, "kind": lead.kind,
+        "status": lead.status, "is_key": lead.is_key, "last_contacted_at": lead.last_contacted_at,
+        "sort_name": lead.pinyin_full or lead.name,
+    }
+
+
+def project_document(project: Project, ref: Reference | None = None, recent: list[str] | None = None,
+                     latest_interaction: int | None = None) -> dict:
+    ref = ref or Reference()
+    if recent is None:
+        recent, latest_interaction = _recent_interactions(Interaction.project_id, [project.id]).get(
+            project.id, ([], None))
+    chain = ref.chain(project.industry_id)
+    lead_names = sorted(lead.name for lead in project.leads)
+    county = ref.counties.get(project.county_id, "")
+    return {
+        "type": "project", "id": project.id, "name": project.name, "company": "；".join(lead_names),
+        "version": _version(project.updated_at, latest_interaction, ref.industry_text(project.industry_id),
+                            county, lead_names),
+        "person_names": [], "titles": [], "industry_ids": [i.id for i in chain],
+        "industry_text": ref.industry_text(project.industry_id), "tags": [], "origin_region": None,
+        "home_county": county, "notes": project.notes, "interactions": recent, "county_id": project.county_id,
+        "kind": "project", "status": project.stage, "is_key": False, "last_contacted_at": None,
+        "sort_name": project.name,
+    }
+
+
+def _recent_interactions(column, ids: list[int]) -> dict[int, tuple[list[str], int]]:
+    """owner id -> (the last few summaries, newest first; the highest interaction id)."""
+    rows = db.session.execute(
+        select(column, Interaction.id, Interaction.summary, Interaction.outcome).where(column.in_(ids))
+        .order_by(column, Interaction.occurred_at.desc(), Interaction.id.desc()))
+    out: dict[int, tuple[list[str], int]] = {}
+    for owner, iid, summary, outcome in rows:
+        texts, latest = out.get(owner, ([], 0))
+        if len(texts) < RECENT_INTERACTIONS:
+            texts.append("；".join(t for t in (summary, outcome) if t))
+        out[owner] = (texts, max(latest, iid))
+    return out
+
+
+def _lead_docs(ids: list[int], ref: Reference) -> tuple[list[dict], set[int]]:
+    """(docs of the live leads among ids, ids to remove from the index)."""
+    leads = db.session.scalars(select(Lead).where(Lead.id.in_(ids)).options(
+        selectinload(Lead.contacts), selectinload(Lead.tag_rows))).all()
+    recent = _recent_interactions(Interaction.lead_id, ids)
+    live = [lead for lead in leads if lead.deleted_at is None and lead.merged_into_id is None]
+    docs = [lead_document(lead, ref, *recent.get(lead.id, ([], None))) for lead in live]
+    return docs, set(ids) - {lead.id for lead in live}
+
+
+def _project_docs(ids: list[int], ref: Reference) -> tuple[list[dict], set[int]]:
+    projects = db.session.scalars(select(Project).where(Project.id.in_(ids))
+                                  .options(selectinload(Project.leads))).all()
+    recent = _recent_interactions(Interaction.project_id, ids)
+    live = [p for p in projects if p.deleted_at is None]
+    docs = [project_document(p, ref, *recent.get(p.id, ([], None))) for p in live]
+    return docs, set(ids) - {p.id for p in live}
+
+
+_LOADERS = {"lead": _lead_docs, "project": _project_docs}
+
+
+def _apply(doc_type: str, ids: Iterable[int], ref: Reference | None = None) -> int:
+    ids = sorted({int(i) for i in ids if i is not None})
+    ref = ref or Reference()
+    for start in range(0, len(ids), CHUNK):
+        docs, gone = _LOADERS[doc_type](ids[start:start + CHUNK], ref)
+        index = search_index()
+        index.upsert(docs)
+        index.delete(doc_type, gone)
+    return len(ids)
+
+
+def _changed(doc_type: str, ids: Iterable[int]) -> None:
+    try:
+        _apply(doc_type, ids)
+    except Exception:  # noqa: BLE001  (the user's change is committed; reconcile repairs the index)
+        log.exception("search index update of %s %s failed; reconcile will repair it", doc_type, list(ids)[:20])
+
+
+def leads_changed(ids: Iterable[int]) -> None:
+    """Bring these leads' documents up to date (or remove deleted/merged ones). Call after the commit."""
+    _changed("lead", list(ids))
+
+
+def projects_changed(ids: Iterable[int]) -> None:
+    _changed("project", list(ids))
+
+
+# ---- drift and reconcile -------------------------------------------------------------------------
+
+def database_versions(ref: Reference | None = None) -> dict[tuple[str, int], str]:
+    """(type, id) -> the version the index should hold, for every live lead and project (a few bulk queries)."""
+    ref = ref or Reference()
+    latest_lead = dict(db.session.execute(select(Interaction.lead_id, func.max(Interaction.id))
+                                          .where(Interaction.lead_id.is_not(None)).group_by(Interaction.lead_id)).all())
+    latest_project = dict(db.session.execute(select(Interaction.project_id, func.max(Interaction.id))
+                                             .where(Interaction.project_id.is_not(None))
+                                             .group_by(Interaction.project_id)).all())
+    tags: dict[int, list[str]] = defaultdict(list)
+    for lead_id, tag in db.session.execute(select(LeadTag.lead_id, LeadTag.tag)):
+        tags[lead_id].append(tag)
+    contacts = {lead_id: _contact_stamp(n, latest) for lead_id, n, latest in db.session.execute(
+        select(Contact.lead_id, func.count(Contact.id), func.max(Contact.updated_at)).group_by(Contact.lead_id))}
+    out = {}
+    for lid, updated, industry_id, home in db.session.execute(
+            select(Lead.id, Lead.updated_at, Lead.industry_id, Lead.home_county_id)
+            .where(Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None))):
+        out[("lead", lid)] = _version(updated, latest_lead.get(lid), *_lead_parts(
+            ref, industry_id, home, tags.get(lid, []), contacts.get(lid, _contact_stamp(0, None))))
+    names: dict[int, list[str]] = defaultdict(list)
+    from crm.models.project import project_leads
+    for pid, name in db.session.execute(select(project_leads.c.project_id, Lead.name)
+                                        .join(Lead, Lead.id == project_leads.c.lead_id)):
+        names[pid].append(name)
+    for pid, updated, industry_id, county_id in db.session.execute(
+            select(Project.id, Project.updated_at, Project.industry_id, Project.county_id)
+            .where(Project.deleted_at.is_(None))):
+        out[("project", pid)] = _version(updated, latest_project.get(pid), ref.industry_text(industry_id),
+                                         ref.counties.get(county_id, ""), sorted(names.get(pid, [])))
+    return out
+
+
+def drift() -> dict[str, list[tuple[str, int]]]:
+    """What the index gets wrong: documents missing, stale (another version) and extra (not in the database)."""
+    ref = Reference()
+    expected = database_versions(ref)
+    stored = search_index().stored_versions()
+    return {"missing": sorted(k for k in expected if k not in stored),
+            "stale": sorted(k for k, v in expected.items() if k in stored and stored[k] != v),
+            "extra": sorted(k for k in stored if k not in expected)}
+
+
+def reconcile(now: datetime | None = None) -> dict[str, int]:
+    """Make the index equal the database: add missing, refresh stale, delete extra. One run at a time per
+    process; a run already going makes this one a no-op."""
+    if not _reconcile_lock.acquire(blocking=False):
+        return {"skipped": 1}
+    try:
+        found = drift()
+        if found["missing"] and len(found["missing"]) > 0.5 * max(1, search_index().doc_count()) > 1000:
+            return {"rebuilt": rebuild()}  # an empty or lost index: one writer beats hundreds of small commits
+        ref = Reference()
+        for doc_type in ("lead", "project"):
+            todo = [i for t, i in found["missing"] + found["stale"] if t == doc_type]
+            _apply(doc_type, todo, ref)
+            search_index().delete(doc_type, [i for t, i in found["extra"] if t == doc_type])
+        return {k: len(v) for k, v in found.items()}
+    finally:
+        _reconcile_lock.release()
+
+
+def all_documents(chunk: int = CHUNK) -> Iterator[dict]:
+    """Every live lead and project as doc dicts, loaded in chunks (the session is cleared between them)."""
+    ref = Reference()
+    for model, doc_type in ((Lead, "lead"), (Project, "project")):
+        stmt = select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
+        if model is Lead:
+            stmt = stmt.where(Lead.merged_into_id.is_(None))
+        ids = list(db.session.scalars(stmt))
+        for start in range(0, len(ids), chunk):
+            docs, _gone = _LOADERS[doc_type](ids[start:start + chunk], ref)
+            yield from docs
+            db.session.expunge_all()
+
+
+def rebuild(procs: int = 1) -> int:
+    """Replace the whole index from the database; searches see the old one until the commit. Several
+    processes pay off only for a large city (starting them costs about a second)."""
+    if db.session.scalar(select(func.count(Lead.id))) < 5000:
+        procs = 1
+    return search_index().rebuild(all_documents(), procs=procs)
+
+
+def optimize() -> str:
+    search_index().optimize()
+    return "optimized"
+
+
+def reconcile_in_background(app) -> threading.Thread:
+    """On start: repair (or rebuild) the index without delaying the first request."""
+    def run():
+        with app.app_context():
+            try:
+                log.info("search reconcile on start: %s", reconcile())
+            except Exception:  # noqa: BLE001  (logged; the periodic job tries again)
+                log.exception("search reconcile on start failed")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="search-reconcile", daemon=True)
+    thread.start()
+    return thread
+
+
+# ---- searching -----------------------------------------------------------------------------------
+
+FILTERS = ("industry_id", "county_id", "kind", "status", "is_key", "type")
+
+
+def search_leads(actor: User, q: str | None, filters: dict | None = None, sort: str = "relevance", page: int = 1,
+                 per_page: int = 20) -> dict:
+    """Search leads and projects; API-shaped: {total, page, per_page, sort, items, facets} with facet names
+    (kind/status/key labels are lazy strings, translated when rendered)."""
+    require(actor, "search.run")
+    filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v not in (None, "")}
+    result = search_index().search(q, filters=filters, sort=sort, page=page, per_page=per_page)
+    ref = Reference()
+    items = _with_rows(result.items, ref)
+    return {"total": result.total, "page": result.page, "per_page": result.per_page, "sort": result.sort,
+            "terms": result.terms, "items": items, "facets": _named_facets(result.facets, ref)}
+
+
+def _with_rows(items: list[dict], ref: Reference) -> list[dict]:
+    """Page items joined with their rows; a lead deleted or merged since it was indexed is left out."""
+    lead_ids = [i["id"] for i in items if i["type"] == "lead"]
+    project_ids = [i["id"] for i in items if i["type"] == "project"]
+    leads = {lead.id: lead for lead in db.session.scalars(select(Lead).where(
+        Lead.id.in_(lead_ids), Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None)))} if lead_ids else {}
+    projects = {p.id: p for p in db.session.scalars(select(Project).where(
+        Project.id.in_(project_ids), Project.deleted_at.is_(None)))} if project_ids else {}
+    out = []
+    for item in items:
+        row = (leads if item["type"] == "lead" else projects).get(item["id"])
+        if row is None:
+            continue
+        is_lead = item["type"] == "lead"
+        industry = ref.industries.get(row.industry_id)
+        kind = row.kind if is_lead else "project"
+        status = row.status if is_lead else row.stage
+        county_id = row.owner_county_id if is_lead else row.county_id
+        out.append({**item, "name": row.name, "kind": kind, "kind_label": KIND_LABELS.get(kind, kind),
+                    "status": status, "status_label": STATUS_LABELS.get(status, status),
+                    "county_id": county_id, "county_name": ref.counties.get(county_id, ""),
+                    "industry_name": industry.name if industry else "", "is_key": bool(is_lead and row.is_key),
+                    "last_contacted_at": row.last_contacted_at if is_lead else None})
+    return out
+
+
+def _named_facets(facets: dict, ref: Reference) -> dict[str, list[dict]]:
+    industry = []
+    for f in facets["industry"]:
+        row = ref.industries.get(f["id"])
+        if row is not None:
+            industry.append({"id": row.id, "name": row.name, "count": f["count"], "parent_id": row.parent_id})
+    # Hierarchical: each top-level industry followed by its children, both by count.
+    tops = [f for f in industry if f["parent_id"] is None or f["parent_id"] not in ref.industries]
+    ordered = []
+    for top in tops:
+        ordered.append(top)
+        ordered += [f for f in industry if f["parent_id"] == top["id"]]
+    ordered += [f for f in industry if f not in ordered]
+    return {
+        "industry": ordered,
+        "county": [{"id": f["id"], "name": ref.counties.get(f["id"], str(f["id"])), "count": f["count"]}
+                   for f in facets["county"]],
+        "kind": [{"id": f["value"], "name": KIND_LABELS.get(f["value"], f["value"]), "count": f["count"]}
+                 for f in facets["kind"]],
+        "status": [{"id": f["value"], "name": STATUS_LABELS.get(f["value"], f["value"]), "count": f["count"]}
+                   for f in facets["status"]],
+        "is_key": [{"id": f["value"], "name": _l("Key lead") if f["value"] else _l("Not a key lead"),
+                    "count": f["count"]} for f in facets.get("is_key", [])],
+    }

@@ -1,0 +1,265 @@
+"""The search index kept true to the database: documents, change hooks, drift, reconcile, reindex, search_leads."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.models import Contact, Industry, Interaction, Lead, LeadTag, Project, Role, User
+from crm.search import IndexBusy
+from crm.services import indexing
+from crm.services.counties import county_by_code
+from crm.services.permissions import can
+
+COVERED_ACTIONS = {"search.run"}
+NOW = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
+
+
+def industry_id(code: str) -> int:
+    return db.session.scalar(select(Industry.id).where(Industry.code == code))
+
+
+def add_lead(name: str, *, county: str = "610902", industry: str | None = None, tags=(), contacts=(),
+             notify: bool = True, **extra) -> int:
+    """A lead written straight to the database (inside an app context); notify = tell the index as services do."""
+    lead = Lead(name=name, owner_county_id=county_by_code(county).id,
+                industry_id=industry_id(industry) if industry else None, created_at=NOW, updated_at=NOW, **extra)
+    lead.tag_rows = [LeadTag(tag=t) for t in tags]
+    lead.contacts = [Contact(**c) for c in contacts]
+    db.session.add(lead)
+    db.session.commit()
+    if notify:
+        indexing.leads_changed([lead.id])
+    return lead.id
+
+
+def found(actor, q, **filters) -> list[int]:
+    return [i["id"] for i in indexing.search_leads(actor, q, filters)["items"] if i["type"] == "lead"]
+
+
+@pytest.fixture
+def actor(app, make_user):
+    ref = make_user("county_staff", "610924")
+
+    def get():
+        return db.session.get(User, ref.id)
+
+    return get
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_search_run_is_allowed_to_every_active_role_only(role):
+    active = User(id=1, username="u", display_name="u", role=role, county_id=1, is_active_user=True, password_hash="!")
+    inactive = User(id=2, username="v", display_name="v", role=role, county_id=1, is_active_user=False,
+                    password_hash="!")
+    assert can(active, "search.run") is True
+    assert can(inactive, "search.run") is False
+
+
+def test_lead_document_has_industry_ancestors_and_synonyms_and_no_contact_details(app):
+    with app.app_context():
+        lead_id = add_lead("紫阳县绿源茶业", industry="selenium_tea", tags=["乡贤"], notes="计划扩建茶园",
+                           home_county_id=county_by_code("610924").id,
+                           contacts=[{"name": "张世波", "title": "总经理", "mobile": "13800138000",
+                                      "phone": "0915-3212345", "email": "zsb@example.cn", "wechat": "wx_zsb88"}])
+        doc = indexing.lead_document(db.session.get(Lead, lead_id))
+        assert {"富硒茶", "富硒食品", "茶叶", "食品"} <= set(doc["industry_text"])
+        assert doc["industry_ids"] == [industry_id("selenium_tea"), industry_id("selenium_food")]
+        assert doc["person_names"] == ["张世波"] and doc["titles"] == ["总经理"]
+        assert doc["home_county"] == "紫阳县" and doc["tags"] == ["乡贤"]
+        text = repr(doc)
+        for secret in ("13800138000", "3212345", "zsb@example.cn", "wx_zsb88"):
+            assert secret not in text
+
+
+def test_contact_details_cannot_be_searched(app, actor):
+    with app.app_context():
+        add_lead("岚皋魔芋公司", contacts=[{"name": "李强", "mobile": "13912345678", "wechat": "konjac_li"}])
+        assert found(actor(), "13912345678") == []
+        assert found(actor(), "konjac_li") == []
+        assert len(found(actor(), "李强")) == 1
+
+
+def test_industry_search_finds_sub_industries_and_synonyms(app, actor):
+    with app.app_context():
+        bio = add_lead("安康生物科技", industry="bio_pharma")
+        herbs = add_lead("平利绞股蓝合作社", industry="tcm_herbs")
+        add_lead("汉阴建材厂", industry="new_materials")
+        tea = add_lead("紫阳县绿源公司", industry="selenium_food", tags=["茶"])
+        add_lead("旬阳富硒粮油", industry="selenium_grain")
+        assert sorted(found(actor(), "医药")) == sorted([bio, herbs])
+        assert sorted(found(actor(), "生物医药")) == sorted([bio, herbs])
+        assert found(actor(), "富硒茶") == [tea]
+        assert found(actor(), "", industry_id=industry_id("bio_pharma")) in ([bio, herbs], [herbs, bio])
+
+
+def test_pinyin_initials_of_a_contact_find_the_lead(app, actor):
+    with app.app_context():
+        lead_id = add_lead("恩施硒源富硒茶业有限公司", contacts=[{"name": "张世波", "title": "董事长"}])
+        add_lead("白河县木瓜公司", contacts=[{"name": "王芳"}])
+        for q in ("zsb", "zhangshibo", "世波", "硒源"):
+            assert found(actor(), q) == [lead_id], q
+
+
+def test_facets_have_names_and_counts(app, actor):
+    with app.app_context():
+        add_lead("安康药业一厂", industry="bio_pharma", county="610902", is_key=True)
+        add_lead("安康药业二厂", industry="tcm_herbs", county="610924", kind="chamber")
+        result = indexing.search_leads(actor(), "药业")
+        assert result["total"] == 2
+        facets = result["facets"]
+        by_name = {f["name"]: f["count"] for f in facets["industry"]}
+        assert by_name == {"生物医药": 2, "中药材": 1}
+        assert facets["industry"][0]["name"] == "生物医药"  # parents before their children
+        assert {f["name"]: f["count"] for f in facets["county"]} == {"汉滨区": 1, "紫阳县": 1}
+        assert {f["id"]: f["count"] for f in facets["kind"]} == {"enterprise": 1, "chamber": 1}
+        assert {f["id"]: f["count"] for f in facets["is_key"]} == {True: 1, False: 1}
+
+
+def test_leads_changed_after_update_delete_and_merge(app, actor):
+    with app.app_context():
+        a = add_lead("镇坪腊肉食品公司")
+        b = add_lead("镇坪县腊肉合作社")
+        lead = db.session.get(Lead, a)
+        lead.name = "镇坪黄连药业公司"
+        db.session.commit()
+        indexing.leads_changed([a])
+        assert found(actor(), "黄连") == [a]
+        assert found(actor(), "腊肉") == [b]
+        lead = db.session.get(Lead, b)
+        lead.deleted_at = NOW
+        db.session.commit()
+        indexing.leads_changed([b])
+        assert found(actor(), "腊肉") == []
+        c = add_lead("镇坪县黄连种植户")
+        db.session.get(Lead, c).merged_into_id = a
+        db.session.commit()
+        indexing.leads_changed([c, a])
+        assert found(actor(), "黄连") == [a]
+
+
+def test_logged_interaction_summaries_are_searchable(app, actor):
+    with app.app_context():
+        lead_id = add_lead("石泉县蚕桑公司")
+        before = indexing.search_index().stored_versions()[("lead", lead_id)]
+        db.session.add(Interaction(lead_id=lead_id, kind="visit", occurred_at=NOW, summary="洽谈丝绸深加工项目"))
+        db.session.commit()
+        indexing.leads_changed([lead_id])
+        assert found(actor(), "丝绸深加工") == [lead_id]
+        assert indexing.search_index().stored_versions()[("lead", lead_id)] != before
+
+
+def test_an_index_failure_after_the_commit_is_logged_not_raised(app, monkeypatch, caplog):
+    def busy():
+        raise IndexBusy("locked")
+
+    with app.app_context():
+        monkeypatch.setattr(indexing, "search_index", busy)
+        lead_id = add_lead("汉阴县魔芋公司")  # leads_changed runs inside and must not raise
+        assert db.session.get(Lead, lead_id) is not None
+        assert "reconcile will repair it" in caplog.text
+
+
+def test_a_deleted_lead_still_in_the_index_is_not_shown(app, actor):
+    with app.app_context():
+        lead_id = add_lead("宁陕县板栗公司")
+        db.session.get(Lead, lead_id).deleted_at = NOW
+        db.session.commit()  # no leads_changed: the index lags behind
+        assert found(actor(), "板栗") == []
+
+
+def make_drift() -> dict[str, int]:
+    """Three leads indexed, then changes behind the index's back: add, delete, edit; plus a stray document."""
+    kept = add_lead("白河县木瓜酒业")
+    gone = add_lead("白河县茶叶公司")
+    edited = add_lead("白河县旧名称公司")
+    sneaked = add_lead("白河县新增公司", notify=False)
+    db.session.get(Lead, gone).deleted_at = NOW
+    db.session.get(Lead, edited).name = "白河县硫铁矿公司"
+    db.session.commit()
+    indexing.search_index().upsert([{**indexing.lead_document(db.session.get(Lead, kept)), "type": "project",
+                                     "id": 999}])
+    return {"kept": kept, "gone": gone, "edited": edited, "sneaked": sneaked}
+
+
+def test_reconcile_makes_the_index_equal_the_database(app, actor):
+    with app.app_context():
+        ids = make_drift()
+        found_drift = indexing.drift()
+        assert found_drift == {"missing": [("lead", ids["sneaked"])], "stale": [("lead", ids["edited"])],
+                               "extra": sorted([("lead", ids["gone"]), ("project", 999)])}
+        assert indexing.reconcile(NOW) == {"missing": 1, "stale": 1, "extra": 2}
+        assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
+        assert indexing.search_index().stored_versions() == indexing.database_versions()
+        assert found(actor(), "硫铁矿") == [ids["edited"]]
+        assert found(actor(), "新增") == [ids["sneaked"]]
+        assert found(actor(), "旧名称") == []
+
+
+def test_an_edited_industry_synonym_shows_as_stale(app):
+    with app.app_context():
+        lead_id = add_lead("汉滨区物流园", industry="cold_chain")
+        db.session.get(Industry, industry_id("cold_chain")).synonyms = ["冷链", "冷库", "冻品"]
+        db.session.commit()
+        assert indexing.drift()["stale"] == [("lead", lead_id)]
+        indexing.reconcile(NOW)
+        assert indexing.drift()["stale"] == []
+
+
+def test_projects_are_indexed_with_their_stage(app, actor):
+    with app.app_context():
+        lead_id = add_lead("陕西秦巴硒业集团")
+        project = Project(name="富硒产业园二期", county_id=county_by_code("610924").id, stage="negotiating",
+                          industry_id=industry_id("selenium_food"), created_at=NOW, updated_at=NOW)
+        project.leads = [db.session.get(Lead, lead_id)]
+        db.session.add(project)
+        db.session.commit()
+        indexing.projects_changed([project.id])
+        result = indexing.search_leads(actor(), "产业园")
+        assert [(i["type"], i["id"], i["status"]) for i in result["items"]] == [
+            ("project", project.id, "negotiating")]
+        assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
+
+
+def test_reindex_check_exits_1_on_drift_and_0_after_reindex(app, runner):
+    with app.app_context():
+        ids = make_drift()
+    result = runner.invoke(args=["crm", "reindex", "--check"])
+    assert result.exit_code == 1
+    assert "missing: 1" in result.output and "stale: 1" in result.output and "extra: 2" in result.output
+    result = runner.invoke(args=["crm", "reindex"])
+    assert result.exit_code == 0 and "indexed 3 documents" in result.output
+    result = runner.invoke(args=["crm", "reindex", "--check"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert ("lead", ids["gone"]) not in indexing.search_index().stored_versions()
+
+
+def test_a_corrupt_index_is_recreated_and_refilled_by_reconcile(app, actor):
+    import os
+
+    with app.app_context():
+        lead_id = add_lead("岚皋县民宿公司")
+        path = indexing.search_index().path
+        indexing._indexes.clear()
+        for name in os.listdir(path):
+            if name.endswith(".toc"):
+                with open(os.path.join(path, name), "wb") as fh:
+                    fh.write(b"garbage")
+        assert indexing.search_index().doc_count() == 0
+        indexing.reconcile(NOW + timedelta(minutes=10))
+        assert found(actor(), "民宿") == [lead_id]
+
+
+def test_create_lead_through_the_leads_service_is_searchable_at_once(app, make_user):
+    leads = pytest.importorskip("crm.services.leads")
+    ref = make_user("county_staff", "610902")
+    with app.app_context():
+        user = db.session.get(User, ref.id)
+        lead = leads.create_lead(user, {"name": "汉滨区富硒魔芋食品有限公司", "kind": "enterprise",
+                                        "industry_id": industry_id("selenium_food")}, now=NOW)
+        assert found(user, "魔芋食品") == [lead.id]
+        leads.delete_lead(user, lead.id, now=NOW)
+        assert found(user, "魔芋食品") == []
