@@ -101,7 +101,10 @@ def serve_command(host, port, threads, with_scheduler):
     from flask import current_app
     from waitress import serve
 
+    from crm.services import indexing
+
     app = current_app._get_current_object()
+    indexing.reconcile_in_background(app)  # a missing or stale index is repaired while requests are served
     scheduler = None
     if with_scheduler:
         from crm import scheduler as jobs
@@ -123,7 +126,9 @@ def scheduler_command():
     from flask import current_app
 
     from crm import scheduler as jobs
+    from crm.services import indexing
 
+    indexing.reconcile_in_background(current_app._get_current_object())
     click.echo("scheduler running (Ctrl+C stops)")
     try:
         jobs.start(current_app._get_current_object(), blocking=True)
@@ -162,3 +167,29 @@ def run_jobs_command(now_text, only):
             click.echo(f"{job.id}: {result}")
     if failed:
         sys.exit(1)
+
+
+@crm_cli.command("reindex")
+@click.option("--check", is_flag=True, help="only report drift (missing, stale, extra); exit 1 when there is any")
+@click.option("--procs", default=None, type=int, help="analysis processes for the rebuild (default: CPU count, max 4)")
+def reindex_command(check, procs):
+    """Rebuild the search index from the database, or with --check report how far it drifted."""
+    import os
+    import time
+
+    from crm.services import indexing
+
+    if check:
+        found = indexing.drift()
+        for what in ("missing", "stale", "extra"):
+            sample = ", ".join(f"{t}:{i}" for t, i in found[what][:10])
+            click.echo(f"{what}: {len(found[what])}" + (f"  ({sample}{' …' if len(found[what]) > 10 else ''})"
+                                                          if sample else ""))
+        if any(found.values()):
+            click.echo("the search index has drifted from the database; run `flask crm reindex`", err=True)
+            sys.exit(1)
+        click.echo("the search index matches the database")
+        return
+    started = time.perf_counter()
+    count = indexing.rebuild(procs=procs or min(4, os.cpu_count() or 1))
+    click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")

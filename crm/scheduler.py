@@ -23,7 +23,7 @@ from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.models import JobRun
-from crm.services import auth, delivery, followups, outreach
+from crm.services import auth, delivery, followups, indexing, outreach
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
@@ -84,6 +84,9 @@ JOBS: tuple[Job, ...] = (
         run=lambda now, cfg: outreach.create_due_campaigns(now)),
     Job("prune_login_attempts", at="03:15",
         run=lambda now, cfg: auth.prune_login_attempts(now)),
+    # The search index is derived data: repair drift every 10 minutes; merge its segments at night.
+    Job("search_reconcile", every=timedelta(minutes=10), run=lambda now, cfg: indexing.reconcile(now)),
+    Job("search_optimize", at="02:30", run=lambda now, cfg: indexing.optimize()),
     # Last, so `run-jobs` sends what the jobs above planned in the same pass.
     Job("dispatch_outbox", every=timedelta(minutes=1),
         run=lambda now, cfg: delivery.dispatch_due(now, worker_id())),
