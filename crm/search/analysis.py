@@ -214,6 +214,19 @@ class JiebaTokenizer(_ListTokenizer):
         return index_words(fold(value))
 
 
+class JiebaCharsTokenizer(_ListTokenizer):
+    """jieba's words plus every CJK character at its word's position, for the short industry/tag field:
+    a lone `茶` then finds leads in 富硒茶 or tagged 茶叶 (a body of notes would grow too much for this)."""
+
+    def tokens(self, value):
+        out = []
+        for word, start, end, pos in index_words(fold(value)):
+            out.append((word, start, end, pos))
+            if len(word) > 1 and CJK_RE.match(word):
+                out += [(ch, start + i, start + i + 1, pos) for i, ch in enumerate(word) if CJK_RE.match(ch)]
+        return out
+
+
 class NgramTokenizer(_ListTokenizer):
     def tokens(self, value):
         return [(g, 0, 0, i) for i, g in enumerate(ngrams(fold(value)))]

@@ -8,11 +8,20 @@ from datetime import UTC, datetime
 from whoosh import columns
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import JiebaTokenizer, NgramTokenizer, clean, edges, fold, pinyin_keys, starts
+from .analysis import (
+    JiebaCharsTokenizer,
+    JiebaTokenizer,
+    NgramTokenizer,
+    clean,
+    edges,
+    fold,
+    pinyin_keys,
+    starts,
+)
 
 # Bump when fields or analysis change: an index built with another version is recreated empty and
 # the services' reconcile/reindex refills it from the database.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 # Free-text fields segmented by jieba that a user's words may match (each word may match any of them).
 # Three matching fields rather than one per key: each extra field is one more matcher in every query's
@@ -35,7 +44,7 @@ def build_schema() -> Schema:
         notes=STORED(),
         interactions_raw=STORED(),
         who=TEXT(analyzer=jieba_an),  # name, company, people
-        cat=TEXT(analyzer=jieba_an),  # industry names and synonyms, tags
+        cat=TEXT(analyzer=JiebaCharsTokenizer()),  # industry names and synonyms, tags (also single characters)
         body=TEXT(analyzer=jieba_an),  # titles, regions, notes, interaction summaries
         grams=TEXT(analyzer=NgramTokenizer(), phrase=False),
         starts=KEYWORD(scorable=True),

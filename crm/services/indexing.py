@@ -12,6 +12,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -64,10 +65,13 @@ class Reference:
     """Industries and counties by id, loaded once per batch (small tables)."""
 
     def __init__(self):
-        self.industries = {i.id: i for i in db.session.scalars(select(Industry))}
+        # Plain copies, not ORM rows: the hooks end their read transaction, which would expire rows.
+        self.industries = {i.id: SimpleNamespace(id=i.id, name=i.name, parent_id=i.parent_id,
+                                                 synonyms=list(i.synonyms or []))
+                           for i in db.session.scalars(select(Industry))}
         self.counties = {c.id: c.name for c in db.session.scalars(select(County))}
 
-    def chain(self, industry_id: int | None) -> list[Industry]:
+    def chain(self, industry_id: int | None) -> list[SimpleNamespace]:
         out = []
         while industry_id in self.industries and len(out) < 10:
             out.append(self.industries[industry_id])
@@ -180,10 +184,19 @@ def _apply(doc_type: str, ids: Iterable[int], ref: Reference | None = None) -> i
     ref = ref or Reference()
     for start in range(0, len(ids), CHUNK):
         docs, gone = _LOADERS[doc_type](ids[start:start + CHUNK], ref)
+        _end_read()
         index = search_index()
         index.upsert(docs)
         index.delete(doc_type, gone)
     return len(ids)
+
+
+def _end_read() -> None:
+    """End the read transaction before the (slower) index write: on SQLite an open read would hold up the
+    next writer. Only when nothing is pending: these hooks run after the caller's commit."""
+    session = db.session()
+    if not (session.new or session.dirty or session.deleted):
+        session.rollback()
 
 
 def _changed(doc_type: str, ids: Iterable[int]) -> None:
@@ -253,7 +266,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
         return {"skipped": 1}
     try:
         found = drift()
-        if found["missing"] and len(found["missing"]) > 0.5 * max(1, search_index().doc_count()) > 1000:
+        if len(found["missing"]) > max(1000, search_index().doc_count()):
             return {"rebuilt": rebuild()}  # an empty or lost index: one writer beats hundreds of small commits
         ref = Reference()
         for doc_type in ("lead", "project"):

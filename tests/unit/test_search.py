@@ -248,3 +248,21 @@ def test_a_second_writer_waits_then_reports_busy(tmp_path):
         holder.cancel()
     index.upsert([make_doc(1, "恩施硒源")])
     assert index.doc_count() == 1
+
+
+def test_a_replaced_document_matches_once_on_a_reused_searcher(idx):
+    assert ids(idx.search("硒源")) == [1]  # this thread's searcher is now open and cached
+    idx.upsert([make_doc(1, "恩施硒源茶业", version="v1b")])
+    assert ids(idx.search("硒源")) == [1]
+    idx.delete("lead", [1])
+    assert ids(idx.search("硒源")) == []
+
+
+def test_facets_include_the_key_flag(idx):
+    result = idx.search("", filters={"county_id": 10})
+    assert {f["value"]: f["count"] for f in result.facets["is_key"]} == {True: 1, False: 1}
+
+
+def test_a_single_character_finds_industries_and_tags_that_contain_it(idx):
+    assert sorted(ids(idx.search("茶"))) == [1, 5]  # tag 茶; and 1's name 恩施硒源富硒茶业
+    assert sorted(ids(idx.search("药"))) == [2, 3]  # 生物医药 / 中药材
