@@ -264,7 +264,7 @@ def test_every_world_factory_makes_its_object(world):
 def test_only_the_allowed_get_through(clients, world, route, method):
     allowed = _declared(route, method)
     if allowed is None:
-        pytest.fail(f"{route.endpoint} is not declared in ACCESS")
+        pytest.skip(f"{route.endpoint} is not declared in ACCESS: test_every_endpoint_declares_its_access fails")
     url = route.url(world)
     # The object may be missing from the world, or already gone (deleted, cancelled) by an earlier allowed caller.
     gone = any(world.ids.get(a) == MISSING_ID for a in route.arguments) or _changes_state(route, method)

@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 from tests.hostile.known_defects import KNOWN_DEFECTS
 from tests.hostile.world import token_client
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15  # per operation: ~50 operations stay inside the suite's time budget
 
 
 def _schema_app():
@@ -40,9 +40,10 @@ def admin_token(walk_app, world) -> str:
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 def test_api_operation_never_answers_5xx(case, admin_token, walk_app, request):
-    reason = KNOWN_DEFECTS.get(case.operation.label)
+    reason = KNOWN_DEFECTS.get(f"schemathesis {case.operation.label}")
     if reason:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=f"KNOWN DEFECT: {reason}"))
+        # not strict: schemathesis' report hook cannot take a strict XPASS (an INTERNALERROR)
+        request.node.add_marker(pytest.mark.xfail(strict=False, reason=f"KNOWN DEFECT: {reason}"))
     response = case.call(app=walk_app, headers={"Authorization": f"Bearer {admin_token}"})
     error = walk_app.walk_errors[-1] if response.status_code >= 500 and walk_app.walk_errors else ""
     assert response.status_code < 500, f"{case.as_curl_command()}\n{error}"

@@ -139,6 +139,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "campaign_id": _campaign,
     "item_id": _item,
     "code": lambda w: "zh",
+    "fmt": lambda w: "csv",
     "filename": lambda w: "css/app.css",
 }
 
