@@ -22,12 +22,12 @@ from crm.models import (
     Role,
     User,
 )
-from crm.services import imports
+from crm.services import exports, imports  # noqa: F401  (exports registers export.run)
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crm.services.permissions import can
 from tests.conftest import county_id
 
-COVERED_ACTIONS = {"import.create", "import.view", "import.revert"}
+COVERED_ACTIONS = {"import.create", "import.view", "import.revert", "export.run"}
 NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 USCC = "91610900MA70000001"  # made valid below
 HEADER = "企业名称,类型,统一社会信用代码,所属行业,籍贯,联系人,职务,手机,邮箱,备注\n"
@@ -106,7 +106,8 @@ def _import_folder(app, tmp_path):
 
 MATRIX = {"import.create": {"admin", "city_staff", "county_staff"},
           "import.view": {"admin", "city_staff", "county_staff"},
-          "import.revert": {"admin"}}
+          "import.revert": {"admin"},
+          "export.run": {"admin", "city_staff", "county_staff", "viewer"}}
 
 
 @pytest.mark.parametrize("action", sorted(MATRIX))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -101,7 +101,8 @@ def preview(batch_id: int):
 def detail(batch_id: int):
     batch = imports.get_batch(current_user, batch_id)
     results = imports.row_results(current_user, batch_id, limit=RESULT_ROWS)
-    return render_template("imports/detail.html", batch=batch, results=results, result_limit=RESULT_ROWS)
+    return render_template("imports/detail.html", batch=batch, results=results, result_limit=RESULT_ROWS,
+                           lead_links="leads.detail" in current_app.view_functions)
 
 
 @bp.route("/imports/<int:batch_id>/progress")
