@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.holidays import MAX_YEAR, MIN_YEAR
 
@@ -10,13 +11,15 @@ from crm.holidays import MAX_YEAR, MIN_YEAR
 class CampaignForm(FlaskForm):
     holiday_key = SelectField(_l("Holiday"), choices=[], validators=[DataRequired()])
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(MIN_YEAR, MAX_YEAR)])
-    kinds = SelectMultipleField(_l("Kinds of lead"), choices=[], validators=[Optional()])
+    kinds = SelectMultipleField(_l("Kinds of lead"), choices=[], validators=[Optional()],
+                                widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     include_key = BooleanField(_l("Also key investors of any kind"), default=True)
     county_id = SelectField(_l("County"), coerce=int, choices=[], validators=[Optional()])
     industry_id = SelectField(_l("Industry (with its sub-industries)"), coerce=int, choices=[],
                               validators=[Optional()])
     tag = StringField(_l("Tag"), validators=[Optional(), Length(max=40)])
-    statuses = SelectMultipleField(_l("Lead status"), choices=[], validators=[Optional()])
+    statuses = SelectMultipleField(_l("Lead status"), choices=[], validators=[Optional()],
+                                   widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
 class SettingForm(FlaskForm):
