@@ -179,8 +179,16 @@ def normalise_company_name(name: str | None) -> str:
     text = unicodedata.normalize("NFKC", name).lower().translate(_BRACKETS)
     text = _LATIN_LEGAL.sub(" ", _BRACKETED.sub(_drop_qualifier, text))
     text = "".join(c for c in text if unicodedata.category(c)[0] in "LN")
+    stripped = _strip_legal_forms(_strip_region(text))
+    if stripped in _GENERIC_BODIES:
+        # 深圳安康商会 and 西安安康商会 are told apart only by their regions: keep them.
+        return _strip_legal_forms(text) or text
     # A name that is nothing but a region or a legal form keeps what it has rather than becoming "".
-    return _strip_legal_forms(_strip_region(text)) or _strip_legal_forms(text) or text
+    return stripped or _strip_legal_forms(text) or text
+
+
+_GENERIC_BODIES = {"", "商会", "协会", "同乡会", "联合会", "促进会", "总会", "工商联", "联谊会", "企业商会", "企业家协会",
+                   "企业家联合会", "投资促进会", "行业协会"}
 
 
 # WRatio scores a name contained in a longer one high (恒信建设 / 恒信建设工程: 0.9) and a different trade

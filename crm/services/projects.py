@@ -25,7 +25,7 @@ from crm.models import (
     StageChange,
     User,
 )
-from crm.services import audit
+from crm.services import audit, indexing
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.industries import descendant_ids
 from crm.services.permissions import can, is_city_level, require, rule, same_county
@@ -258,6 +258,7 @@ def create_project(actor: User, data: dict, *, now: datetime) -> Project:
     audit.record(actor, "create", "project", project.id, summary=project.name, after={**snapshot(project),
                                                                                        "stage": stage})
     db.session.commit()
+    indexing.projects_changed([project.id])
     return project
 
 
@@ -302,6 +303,7 @@ def update_project(actor: User, project_id: int, data: dict, *, now: datetime) -
         action = "update_amount" if "investment_total" in new else "update"
         audit.record(actor, action, "project", project.id, summary=project.name, before=old, after=new)
     db.session.commit()
+    indexing.projects_changed([project.id])
     return project
 
 
@@ -338,6 +340,7 @@ def change_stage(actor: User, project_id: int, stage, *, on=None, now: datetime,
     audit.record(actor, "stage_change", "project", project.id, summary=f"{project.name}: {old['stage']} → {stage}"
                  f" ({day.isoformat()})", before=old, after={**new, "changed_on": day})
     db.session.commit()
+    indexing.projects_changed([project_id])
     return change
 
 
@@ -392,6 +395,7 @@ def delete_project(actor: User, project_id: int, *, now: datetime) -> Project:
     project.deleted_at = now
     audit.record(actor, "delete", "project", project.id, summary=project.name)
     db.session.commit()
+    indexing.projects_changed([project.id])
     return project
 
 

@@ -302,3 +302,9 @@ def test_mask_wechat_shows_at_most_two_characters_and_never_half(raw, expected):
 ])
 def test_pinyin_keys(text, person, expected):
     assert pinyin_keys(text, person=person) == expected
+
+
+def test_chambers_of_different_cities_do_not_normalise_equal():
+    from crm.services.identity import normalise_company_name
+
+    assert normalise_company_name("深圳安康商会") != normalise_company_name("西安安康商会")
