@@ -474,6 +474,9 @@ def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *
     audit.record(actor, "outreach.mark", "outreach_item", item.id, summary=lead.name, before=before,
                  after={"status": status, "note": note})
     db.session.commit()
+    from crm.services.leads import leads_changed
+
+    leads_changed([item.lead_id])  # the index holds recent interaction summaries and the last contact
     return item
 
 
