@@ -10,6 +10,7 @@ import re
 import socket
 import threading
 import unicodedata
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -340,6 +341,7 @@ def start_import(actor: User, filename: str, data: bytes, *, mapping=None, dupli
     db.session.flush()
     path = _stored_path(batch)
     path.write_bytes(data)
+    _remember(batch.id, table.headers, sample[:PREVIEW_ROWS])
     audit.record(actor, "upload", "import_batch", batch.id, summary=batch.filename,
                  after={"rows": total, "format": table.format, "duplicate_mode": mode, "owner_county_id": county_id})
     try:
@@ -348,6 +350,29 @@ def start_import(actor: User, filename: str, data: bytes, *, mapping=None, dupli
         path.unlink(missing_ok=True)
         raise
     return batch
+
+
+# Headers and first rows of recent uploads: re-opening a 100,000-row XLSX costs seconds (its shared-string
+# table is parsed whole), and the preview and the start both need them. Per process; the file is the fallback.
+_HEADS: OrderedDict[int, tuple[list[str], list[list[str]]]] = OrderedDict()
+_HEADS_KEPT = 16
+
+
+def _remember(batch_id: int, headers: list[str], rows: list[list[str]]) -> None:
+    _HEADS[batch_id] = (list(headers), [list(r) for r in rows])
+    while len(_HEADS) > _HEADS_KEPT:
+        _HEADS.popitem(last=False)
+
+
+def _head(batch: ImportBatch) -> tuple[list[str], list[list[str]]]:
+    if batch.id not in _HEADS:
+        try:
+            table = _open_table(batch)
+            rows = [row for _i, row in zip(range(PREVIEW_ROWS), table.rows(), strict=False)]
+        except SpreadsheetError as error:
+            raise InvalidInput({"file": [file_error_message(error)]}) from None
+        _remember(batch.id, table.headers, rows)
+    return _HEADS[batch.id]
 
 
 def get_batch(actor: User, batch_id: int) -> ImportBatch:
@@ -369,12 +394,8 @@ def batches_query(actor: User):
 def preview(actor: User, batch_id: int) -> dict:
     """Headers, the mapping in force (guessed or chosen) and the first rows, for the mapping page."""
     batch = get_batch(actor, batch_id)
-    try:
-        table = _open_table(batch)
-        rows = [row for _i, row in zip(range(PREVIEW_ROWS), table.rows(), strict=False)]
-    except SpreadsheetError as error:
-        raise InvalidInput({"file": [file_error_message(error)]}) from None
-    return {"batch": batch, "headers": table.headers, "mapping": dict(batch.mapping or {}), "rows": rows,
+    headers, rows = _head(batch)
+    return {"batch": batch, "headers": headers, "mapping": dict(batch.mapping or {}), "rows": rows,
             "fields": list(LEAD_FIELDS)}
 
 
@@ -392,11 +413,7 @@ def launch_import(actor: User, batch_id: int, *, mapping=None, duplicate_mode: s
     if errors:
         raise InvalidInput(errors)
     if mapping is not None:
-        try:
-            headers = _open_table(batch).headers
-        except SpreadsheetError as error:
-            raise InvalidInput({"file": [file_error_message(error)]}) from None
-        batch.mapping = clean_mapping(mapping, headers)
+        batch.mapping = clean_mapping(mapping, _head(batch)[0])
     elif "name" not in (batch.mapping or {}):
         raise InvalidInput({"mapping": [_l("Choose the column that holds the name.")]})
     batch_id, total = batch.id, batch.total_rows
