@@ -692,7 +692,10 @@ def digest_for(user: User, now: datetime) -> dict:
     if is_city_level(user):
         conflicts = db.session.scalar(select(func.count(ClaimConflict.id)).where(
             ClaimConflict.status == ConflictStatus.OPEN.value)) or 0
-    return {"today": buckets["today"], "overdue": buckets["overdue"], "new": new, "conflicts": conflicts}
+    from crm.services.outreach import pending_items_for  # outreach builds on follow-ups, not the reverse
+
+    return {"today": buckets["today"], "overdue": buckets["overdue"], "new": new, "conflicts": conflicts,
+            "greetings": pending_items_for(user, now)}
 
 
 def _digest_body(digest: dict) -> str:
@@ -703,6 +706,9 @@ def _digest_body(digest: dict) -> str:
             lines += [f"- {_due_text(fu)} {fu.title}" for fu in digest[key][:10]]
     if digest["conflicts"]:
         lines.append(_("Claim conflicts waiting: %(n)d", n=digest["conflicts"]))
+    if digest["greetings"]:
+        lines.append(_("Holiday greetings still to make (%(n)d):", n=len(digest["greetings"])))
+        lines += [f"- {item.lead.name}" for item in digest["greetings"][:10]]
     return "\n".join(lines)
 
 
@@ -714,7 +720,7 @@ def plan_morning_digests(now: datetime) -> int:
                                .order_by(User.id))
     for user in staff:
         digest = digest_for(user, now)
-        if not any((digest["today"], digest["overdue"], digest["new"], digest["conflicts"])):
+        if not any((digest["today"], digest["overdue"], digest["new"], digest["conflicts"], digest["greetings"])):
             continue
         with notifications.in_language(user):
             planned += bool(notifications.notify(
