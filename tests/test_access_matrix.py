@@ -159,6 +159,22 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "projects.funds": OWN_COUNTY,  # the project is deleted by then: declared by design
     "projects.stage": OWN_COUNTY,  # the project is deleted by then: declared by design
     "auth.logout": SIGNED_IN,  # answers with the sign-in page: see SIGNS_OUT
+    # imports: staff import; a batch is seen by its county (and the city), reverted by its creator or an admin
+    "imports.index": STAFF,
+    "imports.create": STAFF,
+    "imports.preview": OWN_COUNTY,
+    "imports.detail": OWN_COUNTY,
+    "imports.progress": OWN_COUNTY,
+    "imports.rows": OWN_COUNTY,
+    "imports.revert": frozenset({"admin", "county_staff"}),
+    "imports.export_leads": SIGNED_IN,
+    "imports.export_followups": SIGNED_IN,
+    "imports.export_projects": SIGNED_IN,
+    "imports.export_outreach": SIGNED_IN,
+    "api_imports.import_create": STAFF,  # refused for all with an empty body: declared by design
+    "api_imports.import_detail": OWN_COUNTY,
+    "api_imports.import_revert": frozenset({"admin", "county_staff"}),
+    "api_imports.lead_export": SIGNED_IN,
 }
 
 

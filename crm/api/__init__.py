@@ -15,7 +15,9 @@ FEATURES = ["foundation", "leads", "interactions", "followups", "notifications",
 
 def init_app(app: Flask) -> None:
     from crm.api.auth import authenticate_request
+    from crm.web.request_guards import INT_MAX, BoundedIntConverter
 
+    api.register_converter(BoundedIntConverter, lambda _c: {"type": "integer", "minimum": 0, "maximum": INT_MAX})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for name in FEATURES:

@@ -42,8 +42,6 @@ def problem_for_http(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     if status == 422 and "messages" in data:
         return problem(422, "The request did not validate.", errors=_webargs_errors(data["messages"]))
-    if status == 422:
-        status = 400
     detail = data.get("message") or (error.description if status < 500 else "")
     return problem(status, str(detail or ""))
 

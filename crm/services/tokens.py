@@ -10,8 +10,9 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import ApiToken, User
 from crm.services import audit
-from crm.services.errors import NotFound
+from crm.services.errors import InvalidInput, NotFound
 from crm.services.permissions import require
+from crm.services.validation import Errors, clean_text
 
 PREFIX = "crm_"
 
@@ -23,8 +24,12 @@ def _digest(token: str) -> str:
 def create_token(actor: User, user: User, *, name: str = "", now: datetime) -> str:
     """Return the plain token; only its hash is kept."""
     require(actor, "token.manage", ApiToken(user_id=user.id))
+    errors = Errors()
+    name = clean_text(name, field="name", errors=errors, max_length=64)
+    if errors:
+        raise InvalidInput(errors)
     plain = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=(name or "")[:64], token_hash=_digest(plain),
+    token = ApiToken(user_id=user.id, name=name or "", token_hash=_digest(plain),
                      prefix=plain[: len(PREFIX) + 4], created_at=now)
     db.session.add(token)
     db.session.flush()

@@ -23,6 +23,9 @@ FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "foll
 
 
 def init_app(app: Flask) -> None:
+    from crm.web import request_guards
+
+    request_guards.init_app(app)  # before the blueprints: their routes use the bounded <int:> converter
     for name in FEATURES:
         if importlib.util.find_spec(f"crm.web.{name}") is None:
             continue  # a feature not built yet

@@ -18,6 +18,7 @@ NAV = [
     ("projects.index", "kanban", _l("Projects")),
     ("events.index", "calendar-event", _l("Events")),
     ("reports.annual", "bar-chart", _l("Reports")),
+    ("imports.index", "upload", _l("Data import")),
 ]
 
 

@@ -119,6 +119,13 @@ def _item(world: World):
     return db.session.query(OutreachItem.id).filter_by(campaign_id=world.ids["campaign_id"]).scalar()
 
 
+def _batch(world: World):
+    from crm.services.imports import start_import
+
+    data = "企业名称,手机\n安康富硒茶业有限公司,13800000001\n".encode()
+    return start_import(_actor(world, "county_staff"), "台账.csv", data, now=NOW).id
+
+
 def _county(world: World):
     from crm.services.counties import county_by_code
 
@@ -138,6 +145,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "trip_id": _trip,
     "campaign_id": _campaign,
     "item_id": _item,
+    "batch_id": _batch,
     "code": lambda w: "zh",
     "fmt": lambda w: "csv",
     "filename": lambda w: "css/app.css",

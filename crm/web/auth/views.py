@@ -119,7 +119,13 @@ def create_token():
     if not form.validate_on_submit():
         return redirect(url_for("auth.profile"))
     user = current_user._get_current_object()
-    plain = tokens.create_token(user, user, name=form.name.data or "", now=datetime.now(UTC))
+    try:
+        plain = tokens.create_token(user, user, name=form.name.data or "", now=datetime.now(UTC))
+    except InvalidInput as error:
+        for messages in error.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+        return redirect(url_for("auth.profile"))
     return _profile_page(ProfileForm(obj=user, formdata=None), new_token=plain)
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from crm.extensions import db
 from crm.services import counties, exports, imports
 from crm.services.errors import InvalidInput
-from crm.services.permissions import is_city_level
+from crm.services.permissions import is_city_level, require
 from crm.spreadsheets import LEAD_FIELDS, write_csv, write_xlsx
 from crm.web.forms import choices, populate_errors
 from crm.web.imports.forms import UploadForm
@@ -49,6 +49,7 @@ def index():
 
 @bp.route("/imports/new", methods=["GET", "POST"])
 def create():
+    require(current_user, "import.create")  # leaders (read-only) do not even get the form
     form = UploadForm()
     form.duplicate_mode.choices = choices([(k, str(v)) for k, v in imports.MODE_LABELS.items()])
     form.owner_county_id.choices = choices([(0, _("City bureau"))] + [

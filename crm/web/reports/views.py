@@ -70,6 +70,8 @@ def targets_grid():
     if not can(current_user, "target.manage"):
         abort(403)
     year = _year() if request.method == "GET" else request.form.get("year", type=int)
+    if year is None or not 1950 <= year <= 2100:
+        year = _year()  # a post without a usable year edits the year on screen, never a 500
     rows = [(None, _("Whole city"))] + [(c.id, c.name) for c in counties.all_counties(active_only=True)
                                          if not c.is_city]
     errors = {}
