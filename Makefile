@@ -41,8 +41,13 @@ test: install-test catalog
 lint: install-test
 	$(BIN)/ruff check .
 
-bench: install
-	$(BIN)/python bench/run.py
+# Benchmarks (numbers go to docs/benchmarks.md); BENCH_DOCS / BENCH_ROWS scale them.
+BENCH_DOCS ?= 20000
+BENCH_ROWS ?= 100000
+bench: install catalog
+	$(BIN)/python bench/search_bench.py --docs $(BENCH_DOCS)
+	$(BIN)/python bench/import_bench.py --rows $(BENCH_ROWS) --format csv
+	$(BIN)/python bench/import_bench.py --rows $(BENCH_ROWS) --format xlsx
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
