@@ -59,7 +59,8 @@ for _action in ("user.manage", "county.manage", "audit.view", "industry.manage",
 
 @rule("user.view_list")
 def _view_users(actor: User, _obj) -> bool:
-    return is_city_level(actor)
+    """API.md: GET /users is for administrators."""
+    return is_admin(actor)
 
 
 @rule("self.edit")

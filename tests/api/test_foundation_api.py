@@ -74,22 +74,22 @@ def test_counties_lists_ankang_with_codes(api_client):
     assert len(codes) == 13
 
 
-def test_users_list_is_paged_for_city_staff(api_client, make_user):
+def test_users_list_is_paged_for_admins(api_client, make_user):
     for _ in range(3):
         make_user("viewer", None)
-    body = api_client("city_staff", None).get("/api/v1/users?per_page=2&page=1").json
+    body = api_client("admin", None).get("/api/v1/users?per_page=2&page=1").json
     assert body["per_page"] == 2 and body["page"] == 1 and body["total"] >= 4 and len(body["items"]) == 2
     assert "password" not in body["items"][0] and "password_hash" not in body["items"][0]
 
 
-@pytest.mark.parametrize("role", ["county_staff", "viewer"])
-def test_users_list_forbidden_below_city_level(api_client, role):
+@pytest.mark.parametrize("role", ["city_staff", "county_staff", "viewer"])
+def test_users_list_forbidden_below_admin(api_client, role):
     response = api_client(role, "610902" if role == "county_staff" else None).get("/api/v1/users")
     assert response.status_code == 403 and response.mimetype == "application/problem+json"
 
 
 def test_per_page_over_200_is_a_validation_problem(api_client):
-    response = api_client("city_staff", None).get("/api/v1/users?per_page=1000")
+    response = api_client("admin", None).get("/api/v1/users?per_page=1000")
     assert response.status_code == 422
     assert "per_page" in response.json["errors"]
 

@@ -18,7 +18,7 @@ MATRIX = {
     "audit.view": {"admin"},
     "industry.manage": {"admin"},
     "target.manage": {"admin"},
-    "user.view_list": {"admin", "city_staff"},
+    "user.view_list": {"admin"},
 }
 
 
