@@ -241,6 +241,8 @@ def _assignee(lead: Lead, users: dict[int, User]) -> int | None:
 
 
 def existing_campaign(holiday_key: str, year: int) -> Campaign | None:
+    if holiday_key not in holidays.HOLIDAY_KEYS or not isinstance(year, int):
+        return None  # nothing to look up: and PostgreSQL would refuse a NUL in the comparison
     return db.session.scalar(select(Campaign).where(Campaign.holiday_key == holiday_key, Campaign.year == year))
 
 

@@ -32,7 +32,8 @@ def _bad_int(key: str, value: str) -> bool:
 
 
 def _walk_json(value, depth: int = 0) -> bool:
-    """True when the parsed body holds an integer beyond INT_MAX or a lone surrogate in any string."""
+    """True when the parsed body holds an integer beyond INT_MAX or a lone surrogate in any string (NUL in JSON
+    text is left to the services' validation, which names the field)."""
     if depth > 50:
         return True
     if isinstance(value, bool):
@@ -48,10 +49,25 @@ def _walk_json(value, depth: int = 0) -> bool:
     return False
 
 
+def _bad_json_fields(parsed) -> list[str]:
+    """Top-level fields (or "_body") whose values fail _walk_json, so the problem names the field."""
+    if isinstance(parsed, dict):
+        return [str(k) if not _walk_json(k) else "_body" for k, v in parsed.items() if _walk_json(k) or _walk_json(v)]
+    return ["_body"] if _walk_json(parsed) else []
+
+
+def _search_box(key: str) -> bool:
+    """The search page cleans its own query text (crm.search), so a NUL typed there still gets results."""
+    return key == "q" and request.path.rstrip("/") in ("/search", "/api/v1/search")
+
+
 def _check_request():
     sources = [request.args] if request.mimetype == "application/json" else [request.args, request.form]
     for source in sources:
         for key, value in source.items(multi=True):
+            if ("\x00" in key or "\x00" in value) and not _search_box(key):
+                # PostgreSQL refuses NUL in text even as a query parameter; no field of ours takes one.
+                abort(422 if request.path.startswith("/api/") else 400, description="NUL character in the input")
             if _bad_int(key, value):
                 if request.path.startswith("/api/"):
                     from crm.api.errors import problem
@@ -65,8 +81,12 @@ def _check_request():
                 parsed = json.loads(raw)
             except (ValueError, RecursionError):
                 abort(400, description="The body is not valid JSON.")
-            if _walk_json(parsed):
-                abort(422, description="A number is out of range or a text holds an invalid character.")
+            bad = _bad_json_fields(parsed)
+            if bad:
+                from crm.api.errors import problem
+
+                abort(problem(422, "The request did not validate.",
+                              errors={field: ["Out of range or holds an invalid character."] for field in bad}))
 
 
 def init_app(app: Flask) -> None:
