@@ -13,9 +13,14 @@ pytestmark = pytest.mark.browser
 def open_menu_if_collapsed(page):
     """On a phone the navigation hides behind the toggler; a person taps it first."""
     toggler = page.locator(".navbar-toggler")
-    if toggler.is_visible():
+    menu = page.locator("#mainnav")
+    if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
         toggler.click()
-        expect(page.locator("#mainnav")).to_be_visible()
+    # Bootstrap animates the collapse; wait until it has settled open, or a tap lands on a moving menu.
+    if toggler.is_visible():
+        expect(menu).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+    expect(menu).not_to_have_class(re.compile(r"collapsing"))
+    expect(menu).to_be_visible()
 
 
 def sign_out(page):
