@@ -23,7 +23,7 @@ from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.models import JobRun
-from crm.services import auth, delivery, followups, indexing, outreach
+from crm.services import auth, delivery, indexing, outreach, reminders
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
@@ -70,15 +70,15 @@ def worker_id() -> str:
 
 JOBS: tuple[Job, ...] = (
     Job("due_soon_reminders", every=timedelta(minutes=5),
-        run=lambda now, cfg: followups.plan_due_soon_reminders(
+        run=lambda now, cfg: reminders.plan_due_soon_reminders(
             now, hours=_setting(cfg, "FOLLOWUP_REMIND_HOURS", 24))),
     Job("overdue_notices", every=timedelta(minutes=30),
-        run=lambda now, cfg: followups.plan_overdue_notices(
+        run=lambda now, cfg: reminders.plan_overdue_notices(
             now, escalate_days=_setting(cfg, "FOLLOWUP_ESCALATE_DAYS", 3))),
     Job("morning_digest", at="08:30", at_setting="DIGEST_TIME",
-        run=lambda now, cfg: followups.plan_morning_digests(now)),
+        run=lambda now, cfg: reminders.plan_morning_digests(now)),
     Job("silent_lead_alarms", at="09:00", at_setting="SILENT_LEAD_TIME",
-        run=lambda now, cfg: followups.plan_silent_lead_alarms(now, days=_setting(cfg, "SILENT_LEAD_DAYS", 30))),
+        run=lambda now, cfg: reminders.plan_silent_lead_alarms(now, days=_setting(cfg, "SILENT_LEAD_DAYS", 30))),
     # Holiday outreach: create each enabled holiday's campaign N days ahead and remind each owner once.
     Job("outreach_campaigns", at="07:00", at_setting="OUTREACH_TIME",
         run=lambda now, cfg: outreach.create_due_campaigns(now)),

@@ -18,7 +18,7 @@ from crm.models import (
     Role,
     User,
 )
-from crm.services import followups
+from crm.services import followups, reminders
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crm.services.permissions import can
 
@@ -373,20 +373,20 @@ def test_due_soon_reminder_is_planned_once_per_due_time(app, make_user, lead_id)
     fid = make_followup(app, staff.id, lead_id, assignee_id=staff.id, due_at=NOW + timedelta(hours=5))
     make_followup(app, staff.id, lead_id, assignee_id=staff.id, due_at=NOW + timedelta(hours=30))
     with app.test_request_context():
-        assert followups.plan_due_soon_reminders(NOW, hours=24) == 1
-        assert followups.plan_due_soon_reminders(NOW + timedelta(minutes=5), hours=24) == 0
+        assert reminders.plan_due_soon_reminders(NOW, hours=24) == 1
+        assert reminders.plan_due_soon_reminders(NOW + timedelta(minutes=5), hours=24) == 0
         followups.bulk_reschedule(user(staff.id), [fid], NOW + timedelta(hours=8), now=NOW)
-        assert followups.plan_due_soon_reminders(NOW + timedelta(minutes=10), hours=24) == 1
+        assert reminders.plan_due_soon_reminders(NOW + timedelta(minutes=10), hours=24) == 1
 
 
 def test_overdue_notice_then_escalation_after_m_days(app, make_user, lead_id):
     boss, worker = make_user("county_staff"), make_user("county_staff")
     make_followup(app, boss.id, lead_id, assignee_id=worker.id, due_at=NOW - timedelta(hours=1))
     with app.test_request_context():
-        assert followups.plan_overdue_notices(NOW, escalate_days=3) == 1
+        assert reminders.plan_overdue_notices(NOW, escalate_days=3) == 1
         assert [n.kind for n in notes_of(worker.id)] == ["assigned", "overdue"]
-        assert followups.plan_overdue_notices(NOW + timedelta(days=2), escalate_days=3) == 0
-        assert followups.plan_overdue_notices(NOW + timedelta(days=3), escalate_days=3) == 1
+        assert reminders.plan_overdue_notices(NOW + timedelta(days=2), escalate_days=3) == 0
+        assert reminders.plan_overdue_notices(NOW + timedelta(days=3), escalate_days=3) == 1
         escalation = notes_of(boss.id, "escalation")
         assert len(escalation) == 1 and "用户" in escalation[0].body
 
@@ -399,13 +399,13 @@ def test_morning_digest_lists_due_today_overdue_new_and_conflicts(app, make_user
         db.session.add(ClaimConflict(lead_id=lead_id, claimant_county_id=boss.county_id, status="open"))
         db.session.commit()
     with app.test_request_context():
-        digest = followups.digest_for(user(worker.id), NOW)
+        digest = reminders.digest_for(user(worker.id), NOW)
         assert [f.title for f in digest["today"]] == ["今天回访"]
         assert [f.title for f in digest["overdue"]] == ["逾期的事"]
         assert len(digest["new"]) == 2 and digest["conflicts"] == 0
-        assert followups.digest_for(user(city.id), NOW)["conflicts"] == 1
-        assert followups.plan_morning_digests(NOW) == 2  # worker, city (conflicts); boss has nothing
-        assert followups.plan_morning_digests(NOW + timedelta(hours=2)) == 0
+        assert reminders.digest_for(user(city.id), NOW)["conflicts"] == 1
+        assert reminders.plan_morning_digests(NOW) == 2  # worker, city (conflicts); boss has nothing
+        assert reminders.plan_morning_digests(NOW + timedelta(hours=2)) == 0
         body = notes_of(worker.id, "digest")[0].body
         assert "今天回访" in body and "逾期的事" in body
 
@@ -417,7 +417,7 @@ def test_silent_key_lead_alarms_owner_once(app, make_user):
     make_lead(app, is_key=False, last_contacted_at=NOW - timedelta(days=90))
     orphan = make_lead(app, is_key=True, last_contacted_at=NOW - timedelta(days=60))
     with app.test_request_context():
-        assert followups.plan_silent_lead_alarms(NOW, days=30) == 3  # owner; both county staff for the orphan
-        assert followups.plan_silent_lead_alarms(NOW + timedelta(days=1), days=30) == 0
+        assert reminders.plan_silent_lead_alarms(NOW, days=30) == 3  # owner; both county staff for the orphan
+        assert reminders.plan_silent_lead_alarms(NOW + timedelta(days=1), days=30) == 0
         assert {n.link for n in notes_of(owner.id)} == {f"/leads/{silent}", f"/leads/{orphan}"}
         assert [n.link for n in notes_of(county_peer.id)] == [f"/leads/{orphan}"]

@@ -454,16 +454,16 @@ def test_export_rows_masks_other_countys_contacts_and_is_audited(app, make_user)
 
 
 def test_morning_digest_lists_greetings_still_pending_on_the_holiday(app, make_user):
-    from crm.services import followups
+    from crm.services import reminders
 
     liu = make_user("county_staff", "610902")
     make_lead(app, owner_id=liu.id, name="王乡贤")
     spring_festival(app, make_user("city_staff", None).id)
     on_the_day = datetime(2027, 2, 6, 0, 30, tzinfo=UTC)
     with app.test_request_context():
-        assert followups.digest_for(user(liu.id), NOW)["greetings"] == []
-        assert [i.lead.name for i in followups.digest_for(user(liu.id), on_the_day)["greetings"]] == ["王乡贤"]
-        assert followups.plan_morning_digests(on_the_day) >= 1
+        assert reminders.digest_for(user(liu.id), NOW)["greetings"] == []
+        assert [i.lead.name for i in reminders.digest_for(user(liu.id), on_the_day)["greetings"]] == ["王乡贤"]
+        assert reminders.plan_morning_digests(on_the_day) >= 1
         digest = db.session.scalars(db.select(Notification).where(Notification.user_id == liu.id,
                                                                   Notification.kind == "digest")).one()
         assert "王乡贤" in digest.body and "节日问候" in digest.body

@@ -58,7 +58,7 @@ def test_failed_job_keeps_its_last_success_and_records_the_error(app, monkeypatc
     def boom(now, **_kw):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("crm.services.followups.plan_overdue_notices", boom)
+    monkeypatch.setattr("crm.services.reminders.plan_overdue_notices", boom)
     scheduler._scheduled(app, job.id)
     with app.app_context():
         row = db.session.get(JobRun, job.id)
