@@ -359,8 +359,20 @@ def complete_followup(actor: User, followup_id: int, outcome: str, *, now: datet
             lambda: _("Follow-up done: %(title)s", title=fu.title), outcome, now=now)
     before, after = audit.changes(before, snapshot(fu))
     audit.record(actor, "followup.complete", "followup", fu.id, summary=fu.title, before=before, after=after)
+    lead_id, project_id = fu.lead_id, fu.project_id
     db.session.commit()
+    _index_contact(lead_id, project_id)
     return fu
+
+
+def _index_contact(lead_id: int | None, project_id: int | None) -> None:
+    """The logged interaction changes the lead's (or project's) search document: recent summaries, last contact."""
+    from crm.services import indexing
+
+    if lead_id is not None:
+        indexing.leads_changed([lead_id])
+    if project_id is not None:
+        indexing.projects_changed([project_id])
 
 
 def _schedule_next(actor: User, fu: Followup, data: dict, *, now: datetime) -> Followup:

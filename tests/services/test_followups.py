@@ -227,6 +227,21 @@ def test_complete_writes_interaction_and_tells_assigner(app, make_user, lead_id)
             followups.complete_followup(user(worker.id), fid, "again", now=NOW)
 
 
+def test_completing_a_followup_brings_the_leads_search_document_up_to_date(app, make_user, lead_id):
+    """The interaction a completion logs is part of the lead's document (found by bench/load.py: the index was
+    left stale until the next reconcile)."""
+    from crm.services import indexing
+
+    staff = make_user("county_staff")
+    fid = make_followup(app, staff.id, lead_id, assignee_id=staff.id, title="回访魔芋加工厂")
+    with app.test_request_context():
+        indexing.reconcile()
+        followups.complete_followup(user(staff.id), fid, "已约定考察时间", now=NOW)
+        assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
+        hits = indexing.search_leads(user(staff.id), "考察时间")["items"]
+        assert [(h["type"], h["id"]) for h in hits] == [("lead", lead_id)]
+
+
 def test_complete_and_schedule_next_creates_linked_followup(app, make_user, lead_id):
     staff = make_user("county_staff")
     fid = make_followup(app, staff.id, lead_id, assignee_id=staff.id, priority="high")
