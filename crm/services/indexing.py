@@ -8,11 +8,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: threads of one process are still kept in order
+    fcntl = None
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -179,15 +186,56 @@ def _project_docs(ids: list[int], ref: Reference) -> tuple[list[dict], set[int]]
 _LOADERS = {"lead": _lead_docs, "project": _project_docs}
 
 
+class OrderBusy(RuntimeError):
+    """Another index update held the ordering lock past the timeout; reconcile repairs what this one skipped."""
+
+
+_order_lock = threading.Lock()
+ORDER_TIMEOUT = 30.0
+
+
+@contextmanager
+def _in_order():
+    """Read the database and write the index as one step, one update at a time across the threads and
+    processes (gunicorn workers, the scheduler) sharing this index. Without it two commits to one lead could
+    reach the index in the wrong order — the earlier read written last — and leave the document stale until the
+    next reconcile (seen by bench/load.py under gunicorn). flock is released by the kernel if a process dies."""
+    deadline = time.monotonic() + ORDER_TIMEOUT
+    if not _order_lock.acquire(timeout=ORDER_TIMEOUT):
+        raise OrderBusy("search index updates are held up in this process")
+    try:
+        if fcntl is None:
+            yield
+            return
+        path = os.path.abspath(current_app.config["SEARCH_INDEX_PATH"]) + ".order.lock"
+        with open(path, "a+b") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OrderBusy(f"search index updates are held up by another process ({path})") from None
+                    time.sleep(0.005)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        _order_lock.release()
+
+
 def _apply(doc_type: str, ids: Iterable[int], ref: Reference | None = None) -> int:
     ids = sorted({int(i) for i in ids if i is not None})
     ref = ref or Reference()
     for start in range(0, len(ids), CHUNK):
-        docs, gone = _LOADERS[doc_type](ids[start:start + CHUNK], ref)
-        _end_read()
-        index = search_index()
-        index.upsert(docs)
-        index.delete(doc_type, gone)
+        with _in_order():
+            _end_read()  # a fresh read, taken under the lock: it sees every commit made before the lock
+            docs, gone = _LOADERS[doc_type](ids[start:start + CHUNK], ref)
+            _end_read()
+            index = search_index()
+            index.upsert(docs)
+            index.delete(doc_type, gone)
     return len(ids)
 
 

@@ -263,3 +263,53 @@ def test_create_lead_through_the_leads_service_is_searchable_at_once(app, make_u
         assert found(user, "魔芋食品") == [lead.id]
         leads.delete_lead(user, lead.id, now=NOW)
         assert found(user, "魔芋食品") == []
+
+
+def test_two_updates_of_one_lead_reach_the_index_in_commit_order(app, monkeypatch):
+    """A's hook read the lead before B's commit; B's hook must not be overtaken by A's older document
+    (found by bench/load.py under gunicorn: documents left stale until the next reconcile)."""
+    import threading
+
+    from crm.search import SearchIndex
+
+    with app.app_context():
+        lead_id = add_lead("旬阳县拐枣饮品公司")
+    a_read, b_done = threading.Event(), threading.Event()
+    real_upsert = SearchIndex.upsert
+
+    def upsert(self, docs):
+        if threading.current_thread().name == "hook-a":
+            a_read.set()  # A has read the database and is about to write what it read
+            b_done.wait(timeout=3)  # without ordering B finishes meanwhile; with it B waits for A (timeout)
+        real_upsert(self, docs)
+
+    monkeypatch.setattr(SearchIndex, "upsert", upsert)
+    errors = []
+
+    def hook_a():
+        try:
+            with app.app_context():
+                indexing.leads_changed([lead_id])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def hook_b():
+        try:
+            a_read.wait(timeout=10)
+            with app.app_context():
+                db.session.add(Interaction(lead_id=lead_id, kind="visit", occurred_at=NOW, summary="洽谈拐枣深加工"))
+                db.session.commit()
+                indexing.leads_changed([lead_id])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            b_done.set()
+
+    threads = [threading.Thread(target=hook_a, name="hook-a"), threading.Thread(target=hook_b, name="hook-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    with app.app_context():
+        assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
