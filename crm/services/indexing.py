@@ -228,6 +228,7 @@ def _in_order():
 def _apply(doc_type: str, ids: Iterable[int], ref: Reference | None = None) -> int:
     ids = sorted({int(i) for i in ids if i is not None})
     ref = ref or Reference()
+    _end_read()  # never wait for the lock inside a read: on SQLite (BEGIN IMMEDIATE) the holder needs to read too
     for start in range(0, len(ids), CHUNK):
         with _in_order():
             _end_read()  # a fresh read, taken under the lock: it sees every commit made before the lock

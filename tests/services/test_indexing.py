@@ -313,3 +313,44 @@ def test_two_updates_of_one_lead_reach_the_index_in_commit_order(app, monkeypatc
     assert not errors
     with app.app_context():
         assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
+
+
+def test_a_hook_waiting_for_its_turn_holds_no_database_lock(app, monkeypatch):
+    """On SQLite every read is BEGIN IMMEDIATE: a hook that waited for the ordering lock inside its read would
+    block the holder's own read ("database is locked" after the busy timeout; seen by bench/load.py)."""
+    import threading
+
+    with app.app_context():
+        lead_id = add_lead("平利县绞股蓝茶厂")
+    waiting = threading.Event()
+    real_lock = indexing._order_lock
+
+    class Watched:
+        def acquire(self, timeout=-1):
+            waiting.set()
+            return real_lock.acquire(timeout=timeout)
+
+        def release(self):
+            real_lock.release()
+
+    errors = []
+
+    def hook():
+        try:
+            with app.app_context():
+                lead = db.session.get(Lead, lead_id)  # a read in progress, as after a service's commit
+                indexing.leads_changed([lead.id])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    with app.app_context():
+        with indexing._in_order():
+            monkeypatch.setattr(indexing, "_order_lock", Watched())
+            thread = threading.Thread(target=hook)
+            thread.start()
+            assert waiting.wait(timeout=10)
+            db.session.add(Interaction(lead_id=lead_id, kind="call", occurred_at=NOW, summary="电话沟通"))
+            db.session.commit()  # would wait for the hook's read until the busy timeout
+        thread.join(timeout=30)
+        assert not errors
+        assert indexing.drift()["stale"] == []
