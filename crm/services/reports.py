@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, distinct, exists, extract, func, or_, select
+from sqlalchemy.orm import aliased
 
 from crm.extensions import db
 from crm.models import (
@@ -15,6 +16,7 @@ from crm.models import (
     CountyKind,
     Event,
     FundsArrival,
+    Industry,
     Interaction,
     InteractionKind,
     Lead,
@@ -287,6 +289,58 @@ def signed_by_county(year) -> list[dict]:
     names = {c.id: c.name for c in db.session.scalars(select(County))}
     return sorted(({"county_id": cid, "county": names.get(cid, ""), "count": int(r.count),
                     "investment": _money(r.investment)} for cid, r in rows.items()), key=lambda r: -r["investment"])
+
+
+def visits_by_leader_level(year, county_id: int | None = None) -> list[dict]:
+    """Per leader level (city, county, department, none): distinct leads with a 叩门 visit so led in the year
+    (the enterprises_visited rule: merged leads count as their survivor) and the number of such visits. A lead
+    visited under two levels counts under each, so the leads do not add up to enterprises_visited.total."""
+    *_, t0, t1 = _year_bounds(clean_year(year))
+    lead_key = func.coalesce(Lead.merged_into_id, Lead.id)
+    stmt = select(Interaction.leader_level, func.count(distinct(lead_key)), func.count(Interaction.id)).join(
+        Lead, Lead.id == Interaction.lead_id).where(
+        Interaction.kind == InteractionKind.VISIT.value, Interaction.occurred_at >= t0, Interaction.occurred_at < t1,
+        or_(Lead.deleted_at.is_(None), Lead.merged_into_id.is_not(None))).group_by(Interaction.leader_level)
+    if county_id:
+        stmt = stmt.where(Interaction.county_id == county_id)
+    found = {level: (int(leads), int(visits)) for level, leads, visits in db.session.execute(stmt)}
+    return [{"level": level.value, "leads": found.get(level.value, (0, 0))[0],
+             "visits": found.get(level.value, (0, 0))[1]} for level in LeaderLevel]
+
+
+def signed_by_industry(year, county_id: int | None = None) -> list[dict]:
+    """The year's signed projects (the signed_projects rule) per top-level industry (产业链): count and investment,
+    largest investment first; projects without an industry last, as industry_id None. The counts add up to
+    signed_projects.count."""
+    start, end, *_ = _year_bounds(clean_year(year))
+    own = aliased(Industry)
+    top = func.coalesce(own.parent_id, own.id)
+    stmt = select(top.label("top"), func.count(Project.id), func.coalesce(func.sum(Project.investment_total), 0))
+    stmt = stmt.select_from(Project).outerjoin(own, own.id == Project.industry_id).where(
+        Project.deleted_at.is_(None), Project.stage != Stage.DROPPED.value, Project.signed_on >= start,
+        Project.signed_on < end).group_by(top)
+    if county_id:
+        stmt = stmt.where(Project.county_id == county_id)
+    rows = db.session.execute(stmt).all()
+    ids = [r.top for r in rows if r.top is not None]
+    names = {i.id: i.name for i in db.session.scalars(select(Industry).where(Industry.id.in_(ids)))}
+    out = [{"industry_id": r.top, "industry": names.get(r.top, ""), "count": int(r[1]), "investment": _money(r[2])}
+           for r in rows]
+    return sorted(out, key=lambda r: (r["industry_id"] is None, -r["investment"], -r["count"], r["industry"]))
+
+
+def recent_signings(limit: int = 8, *, year=None, county_id: int | None = None) -> list[dict]:
+    """The latest signed projects (not dropped), newest signing first; with a year, those signed by its end."""
+    stmt = select(Project.id, Project.name, Project.signed_on, Project.investment_total, Project.stage,
+                  County.name.label("county")).join(County, County.id == Project.county_id).where(
+        Project.deleted_at.is_(None), Project.signed_on.is_not(None), Project.stage != Stage.DROPPED.value)
+    if year is not None:
+        stmt = stmt.where(Project.signed_on < _year_bounds(clean_year(year))[1])
+    if county_id:
+        stmt = stmt.where(Project.county_id == county_id)
+    rows = db.session.execute(stmt.order_by(Project.signed_on.desc(), Project.id.desc()).limit(limit))
+    return [{"id": r.id, "name": r.name, "signed_on": r.signed_on, "investment": _money(r.investment_total),
+             "stage": r.stage, "county": r.county} for r in rows]
 
 
 def record_export(actor: User, year: int, county_id: int | None, what: str) -> None:

@@ -1,5 +1,5 @@
 """The annual report against a small hand-built year whose answers are worked out here by hand; the county
-filter; targets and ratios; the ranking; chart figures."""
+filter; targets and ratios; the ranking; chart figures; the leaders' dashboard."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -7,10 +7,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import Interaction, Lead, User
-from crm.services import events, projects, reports, targets
+from crm.models import Followup, Industry, Interaction, Lead, Project, User
+from crm.services import dashboard, events, projects, reports, targets
 from crm.services.errors import InvalidInput
 from crm.services.permissions import can
 from tests.conftest import county_id
@@ -235,3 +236,109 @@ def test_pipeline_and_funds_by_month(app, year):
     assert [m["total"] for m in months] == [Decimal("1000.50"), 0, 0, 0, 0, 0, Decimal("300.00"), 0, 0, 0, 0,
                                             Decimal("2000.25")]
     assert months[0]["out_of_province"] == Decimal("1000.50") and hb_months[6]["total"] == 0
+
+
+def _lead(name: str) -> Lead:
+    return db.session.scalars(select(Lead).where(Lead.name == name)).one()
+
+
+def test_visits_by_leader_level_count_distinct_leads_and_visits(app, year):
+    with app.test_request_context():
+        l1, l2 = _lead("客商L1"), _lead("客商L2")
+        merged = Lead(name="客商M", kind="enterprise", owner_county_id=year["zy"], merged_into_id=l2.id,
+                      deleted_at=NOW)
+        db.session.add(merged)
+        db.session.flush()
+        for lead, when, level in [(l1, _local(2019, 9, 1, 10), "city"),        # L1's second city-led visit
+                                  (l2, _local(2019, 9, 2, 10), "department"),
+                                  (merged, _local(2019, 9, 3, 10), "department")]:  # merged into L2: still L2
+            db.session.add(Interaction(lead_id=lead.id, kind="visit", occurred_at=when, leader_level=level,
+                                       county_id=year["zy"], summary="x"))
+        db.session.commit()
+        rows = reports.visits_by_leader_level(2019)
+        levels = {r["level"]: (r["leads"], r["visits"]) for r in rows}
+        hb = {r["level"]: (r["leads"], r["visits"]) for r in reports.visits_by_leader_level(2019, year["hb"])}
+        visited = reports.annual_report(2019)["enterprises_visited"]
+    # city: L1 twice; county: L1 and L3 (23:30 on 31 Dec); department: L2 and its merged twin; none: L2.
+    # L4's visit at 00:30 on 1 Jan 2020 (Asia/Shanghai) and its revisit are not 2019 visits.
+    assert levels == {"city": (1, 2), "county": (2, 2), "department": (1, 2), "none": (1, 1)}
+    assert [r["level"] for r in rows] == ["city", "county", "department", "none"]
+    # the figure agrees with the chart: city_led / county_led are the chart's leads; a lead under two levels
+    # (L1, L2) counts once in the total
+    assert (visited["city_led"], visited["county_led"], visited["total"]) == (1, 2, 3)
+    assert hb == {"city": (1, 1), "county": (1, 1), "department": (0, 0), "none": (0, 0)}
+
+
+def test_visits_by_leader_level_of_an_empty_year_are_zeros(app, year):
+    with app.test_request_context():
+        rows = reports.visits_by_leader_level(2017)
+    assert rows == [{"level": lv, "leads": 0, "visits": 0} for lv in ("city", "county", "department", "none")]
+
+
+def _industry(code: str) -> int:
+    return db.session.scalars(select(Industry.id).where(Industry.code == code)).one()
+
+
+def test_signed_by_industry_rolls_up_to_top_level_industries(app, year):
+    with app.test_request_context():
+        for key, code in [("P1", "selenium_tea"), ("P2", "selenium_food"), ("P4", "bio_pharma"),
+                          ("P6", "equipment"), ("P7", "auto_parts")]:
+            db.session.get(Project, year[key]).industry_id = _industry(code)
+        db.session.commit()
+        rows = reports.signed_by_industry(2019)
+        zy = reports.signed_by_industry(2019, year["zy"])
+        signed = reports.annual_report(2019)["signed_projects"]
+    # 富硒食品: P1 (富硒茶, a sub-industry) + P2 (the chain itself); P3 has no industry and comes last;
+    # P4 (dropped), P6 (2020) and P7 (signed 31 Dec 2018) are not 2019 signings
+    assert [(r["industry"], r["count"], r["investment"]) for r in rows] == [
+        ("富硒食品", 2, Decimal("127630.00")), ("", 1, Decimal("50000.00"))]
+    assert rows[-1]["industry_id"] is None
+    assert sum(r["count"] for r in rows) == signed["count"]
+    assert sum(r["investment"] for r in rows) == signed["investment"]
+    assert [(r["industry_id"], r["count"]) for r in zy] == [(None, 1)]
+
+
+def test_recent_signings_newest_first_without_dropped_or_later_years(app, year):
+    with app.test_request_context():
+        names = [r["name"] for r in reports.recent_signings(10, year=2019)]
+        hb = [r["name"] for r in reports.recent_signings(2, county_id=year["hb"])]
+    assert names == ["P3", "P2", "P1", "P7", "P5"]  # not P4 (dropped), P6 (2020) nor P8 (unsigned)
+    assert hb == ["P2", "P1"]
+
+
+def _followup(lead_id, county, due, status="open"):
+    db.session.add(Followup(lead_id=lead_id, title="回访", due_at=due, county_id=county, status=status))
+
+
+def test_leaders_dashboard_puts_the_years_figures_beside_targets(app, year, make_user):
+    viewer, county_viewer = make_user("viewer", None), make_user("viewer", None, county_id=year["zy"])
+    with app.test_request_context():
+        lead = _lead("客商L1").id
+        _followup(lead, year["hb"], datetime(2020, 5, 1, tzinfo=UTC))
+        _followup(lead, year["hb"], datetime(2020, 5, 30, tzinfo=UTC))
+        _followup(lead, year["zy"], datetime(2020, 7, 1, tzinfo=UTC))                # not yet due
+        _followup(lead, year["zy"], datetime(2020, 5, 1, tzinfo=UTC), status="done")  # done late: not overdue
+        db.session.commit()
+        board = dashboard.leaders_dashboard(db.session.get(User, viewer.id), 2019, now=NOW)
+        county_board = dashboard.leaders_dashboard(db.session.get(User, county_viewer.id), 2019, now=NOW)
+    figures = {f["metric"]: (f["actual"], f["target"], f["ratio"]) for f in board["figures"]}
+    assert figures["signed_count"] == (3, Decimal("2"), 1.5)
+    assert figures["signed_investment"][0] == Decimal("177630.00")
+    assert figures["funds_in_place"] == (Decimal("3300.75"), Decimal("3000"), pytest.approx(1.10025))
+    assert figures["out_of_province_funds"][0] == Decimal("1300.50")
+    assert figures["foreign_enterprises"] == (2, Decimal("2"), 1.0)
+    assert figures["foreign_capital"] == (Decimal("100.50"), None, None)
+    assert [f["metric"] for f in board["figures"]] == list(targets.METRICS)
+    # default weights: 汉滨 signed 2/4 × 15 + funds 1 × 25 = 32.5; 紫阳 1/1 × 15 = 15
+    assert len(board["ranking"]) == 5 and board["ranking"][0]["county_id"] == year["hb"]
+    assert board["ranking"][0]["score"] == pytest.approx(32.5) and board["ranking"][1]["county_id"] == year["zy"]
+    assert board["overdue"] == [{"county_id": year["hb"], "county": "汉滨区", "overdue": 2, "open": 2}]
+    assert [r["name"] for r in board["recent"]] == ["P3", "P2", "P1", "P7", "P5"]
+    assert board["year"] == 2019 and board["this_year"] == 2020
+    assert county_board["overdue"] is None  # a county leader has no city-wide follow-up overview
+    assert county_board["figures"] == board["figures"]
+
+
+def test_dashboard_year_is_the_year_in_ankang(app):
+    assert dashboard.current_year(datetime(2019, 12, 31, 16, 30, tzinfo=UTC)) == 2020
+    assert dashboard.current_year(datetime(2019, 12, 31, 15, 59, tzinfo=UTC)) == 2019

@@ -1,19 +1,28 @@
-"""The start page after sign-in: today's work at a glance and the quickest way to log a visit."""
+"""The start page after sign-in: the leaders' dashboard for viewers and city staff; for everyone else today's work
+at a glance and the quickest way to log a visit."""
 from datetime import UTC, datetime
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from crm.services import followups, notifications
+from crm.models import Role
+from crm.services import dashboard, followups, notifications, targets
 from crm.services.permissions import can
 
 bp = Blueprint("home", __name__)
+
+DASHBOARD_ROLES = (Role.VIEWER, Role.CITY_STAFF)
 
 
 @bp.route("/")
 @login_required
 def index():
-    user = current_user._get_current_object()
-    buckets = followups.my_followups(user, datetime.now(UTC)) if user.role != "viewer" else {}
-    return render_template("home/index.html", buckets=buckets, unread=notifications.unread_count(user),
-                           may_log=can(user, "interaction.log"))
+    user, now = current_user._get_current_object(), datetime.now(UTC)
+    page = {"buckets": followups.my_followups(user, now) if user.role != Role.VIEWER else {},
+            "unread": notifications.unread_count(user), "may_log": can(user, "interaction.log")}
+    if user.role not in DASHBOARD_ROLES:
+        return render_template("home/index.html", **page)
+    year = request.args.get("year", type=int)
+    if not (year and targets.MIN_YEAR <= year <= targets.MAX_YEAR):
+        year = dashboard.current_year(now)
+    return render_template("home/dashboard.html", board=dashboard.leaders_dashboard(user, year, now=now), **page)

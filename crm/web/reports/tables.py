@@ -1,4 +1,5 @@
-"""The annual report's tables as (title, headers, rows), shared by the XLSX export; money in 万元, exact."""
+"""The annual report's tables as (title, headers, rows) for the XLSX export (money in 万元, exact), and the
+figures behind its charts."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -6,9 +7,12 @@ from flask_babel import lazy_gettext as _l
 
 from crm.services import reports
 from crm.services.targets import METRICS
-from crm.web.projects.labels import METRIC_LABELS
+from crm.web.projects.labels import METRIC_LABELS, STAGE_LABELS
 
-TABLES = {"figures": _l("Annual figures"), "ranking": _l("County ranking"), "events": _l("Events")}
+TABLES = {"figures": _l("Annual figures"), "ranking": _l("County ranking"), "events": _l("Events"),
+          "visits": _l("Visits by leader level"), "industries": _l("Signed projects by industry")}
+LEVEL_LABELS = {"city": _l("Led by city leaders"), "county": _l("Led by county leaders"),
+                "department": _l("Led by a department head"), "none": _l("No leader")}
 
 
 def _pct(ratio):
@@ -48,8 +52,32 @@ def report_tables(name: str, year: int, county_id: int | None) -> tuple[str, lis
         return str(TABLES[name]), headers, [
             [row["rank"], row["county"], row["score"]] + [row["metrics"][m]["actual"] for m in METRICS]
             + [_pct(row["metrics"][m]["ratio"]) for m in METRICS] for row in rows]
+    if name == "visits":
+        return str(TABLES[name]), [_("Led by"), _("Enterprises visited"), _("Visits made")], [
+            [str(LEVEL_LABELS[r["level"]]), r["leads"], r["visits"]]
+            for r in reports.visits_by_leader_level(year, county_id)]
+    if name == "industries":
+        return str(TABLES[name]), [_("Industry"), _("Projects signed"), _("Investment (10k yuan)")], [
+            [r["industry"] or _("Industry not given"), r["count"], r["investment"]]
+            for r in reports.signed_by_industry(year, county_id)]
     report = reports.annual_report(year, county_id)
     if name == "events":
         return str(TABLES[name]), [_("Held on"), _("Event"), _("Projects signed"), _("Investment (10k yuan)")], [
             [e["held_on"], e["name"], e["signed_count"], e["signed_investment"]] for e in report["events"]]
     return str(TABLES[name]), [_("Figure"), _("Actual"), _("Target"), _("Completion %")], figure_rows(report)
+
+
+def chart_data(year: int, county_id: int | None) -> dict:
+    """The figures behind the annual page's charts, as plain numbers for ECharts (万元; the page shows 亿元)."""
+    return {
+        "stages": [{"name": str(STAGE_LABELS[r["stage"]]), "count": r["count"], "investment": float(r["investment"])}
+                   for r in reports.pipeline(county_id)],
+        "months": [{"month": r["month"], "total": float(r["total"]), "oop": float(r["out_of_province"])}
+                   for r in reports.funds_by_month(year, county_id)],
+        "counties": [{"name": r["county"], "count": r["count"], "investment": float(r["investment"])}
+                     for r in reports.signed_by_county(year)],
+        "levels": [{"name": str(LEVEL_LABELS[r["level"]]), "leads": r["leads"], "visits": r["visits"]}
+                   for r in reports.visits_by_leader_level(year, county_id)],
+        "industries": [{"name": r["industry"] or _("Industry not given"), "count": r["count"],
+                        "investment": float(r["investment"])} for r in reports.signed_by_industry(year, county_id)],
+    }

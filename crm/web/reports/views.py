@@ -11,8 +11,8 @@ from crm.services import counties, reports, targets
 from crm.services.errors import InvalidInput
 from crm.services.permissions import can, require
 from crm.spreadsheets.writing import write_xlsx
-from crm.web.projects.labels import METRIC_LABELS, STAGE_LABELS
-from crm.web.reports.tables import TABLES, report_tables
+from crm.web.projects.labels import METRIC_LABELS
+from crm.web.reports.tables import TABLES, chart_data, report_tables
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -37,18 +37,10 @@ def _year() -> int:
 def annual():
     year, county_id = _year(), request.args.get("county_id", type=int) or None
     report = reports.annual_report(year, county_id)
-    charts = {
-        "stages": [{"name": str(STAGE_LABELS[r["stage"]]), "count": r["count"], "investment": float(r["investment"])}
-                   for r in reports.pipeline(county_id)],
-        "months": [{"month": r["month"], "total": float(r["total"]), "oop": float(r["out_of_province"])}
-                   for r in reports.funds_by_month(year, county_id)],
-        "counties": [{"name": r["county"], "count": r["count"], "investment": float(r["investment"])}
-                     for r in reports.signed_by_county(year)],
-    }
     return render_template("reports/annual.html", report=report, year=year, county_id=county_id,
                            counties=counties.all_counties(active_only=True), ranking=reports.county_ranking(year),
-                           weights=reports.ranking_weights(), charts=charts, metric_labels=METRIC_LABELS,
-                           tables=TABLES)
+                           weights=reports.ranking_weights(), charts=chart_data(year, county_id),
+                           metric_labels=METRIC_LABELS, tables=TABLES)
 
 
 @bp.route("/annual.xlsx")
