@@ -2,6 +2,8 @@
 (考核) and the pipeline figures behind the charts — each a few aggregate queries, never a loop over rows."""
 from __future__ import annotations
 
+import json
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -213,11 +215,34 @@ def _assemble(year, county_id, s, f, fe, v, r, target) -> dict:
 # --- 考核: the county ranking --------------------------------------------------------------------------
 
 def ranking_weights() -> dict[str, float]:
-    return dict(current_app.config.get("REPORT_RANKING_WEIGHTS") or DEFAULT_WEIGHTS)
+    """REPORT_RANKING_WEIGHTS (a mapping in instance/config.py, or JSON in CRM_REPORT_RANKING_WEIGHTS): metric →
+    weight. Unknown metrics and weights that are not numbers ≥ 0 are ignored (logged); nothing usable → defaults."""
+    raw = current_app.config.get("REPORT_RANKING_WEIGHTS")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    weights = {}
+    for metric, weight in (raw.items() if isinstance(raw, dict) else ()):
+        try:
+            value = float(weight)
+        except (TypeError, ValueError):
+            value = -1.0
+        if metric in DEFAULT_WEIGHTS and math.isfinite(value) and value >= 0:
+            weights[metric] = value
+    if raw is not None and len(weights) != (len(raw) if isinstance(raw, dict) else -1):
+        current_app.logger.warning("REPORT_RANKING_WEIGHTS: unusable entries ignored in %r", raw)
+    return weights or dict(DEFAULT_WEIGHTS)
 
 
 def ranking_cap() -> float:
-    return float(current_app.config.get("REPORT_RANKING_CAP", DEFAULT_RATIO_CAP))
+    """REPORT_RANKING_CAP: the most a metric's completion ratio can count for (default 1.2 = 120%)."""
+    try:
+        cap = float(current_app.config.get("REPORT_RANKING_CAP", DEFAULT_RATIO_CAP))
+    except (TypeError, ValueError):
+        cap = DEFAULT_RATIO_CAP
+    return cap if math.isfinite(cap) and cap > 0 else DEFAULT_RATIO_CAP
 
 
 def county_ranking(year, weights: dict | None = None, *, cap: float | None = None) -> list[dict]:

@@ -342,3 +342,17 @@ def test_leaders_dashboard_puts_the_years_figures_beside_targets(app, year, make
 def test_dashboard_year_is_the_year_in_ankang(app):
     assert dashboard.current_year(datetime(2019, 12, 31, 16, 30, tzinfo=UTC)) == 2020
     assert dashboard.current_year(datetime(2019, 12, 31, 15, 59, tzinfo=UTC)) == 2019
+
+
+@pytest.mark.parametrize("configured, expected", [
+    ('{"signed_count": 40, "funds_in_place": 60}', {"signed_count": 40.0, "funds_in_place": 60.0}),  # from CRM_…
+    ({"signed_count": 40, "nonsense": 5, "funds_in_place": -1}, {"signed_count": 40.0}),
+    ("not json", reports.DEFAULT_WEIGHTS), ({}, reports.DEFAULT_WEIGHTS), (None, reports.DEFAULT_WEIGHTS),
+])
+def test_ranking_weights_from_config_ignore_unusable_entries(app, configured, expected):
+    app.config["REPORT_RANKING_WEIGHTS"] = configured
+    app.config["REPORT_RANKING_CAP"] = "1.5"
+    with app.app_context():
+        assert reports.ranking_weights() == expected and reports.ranking_cap() == 1.5
+        app.config["REPORT_RANKING_CAP"] = "lots"
+        assert reports.ranking_cap() == reports.DEFAULT_RATIO_CAP
