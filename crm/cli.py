@@ -94,9 +94,12 @@ def create_token_command(username, name):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--threads", default=8, type=int)
+@click.option("--connection-limit", default=500, type=click.IntRange(10, 10_000),
+              help="open connections accepted at once (browsers keep several alive each; waitress's own default "
+                   "of 100 left new connections waiting unanswered with 50 staff at work)")
 @click.option("--scheduler/--no-scheduler", "with_scheduler", default=True,
               help="run the periodic jobs inside this process (off when `flask crm scheduler` runs them)")
-def serve_command(host, port, threads, with_scheduler):
+def serve_command(host, port, threads, connection_limit, with_scheduler):
     """The embedded default: one process serving HTTP (waitress) with the scheduler inside."""
     from flask import current_app
     from waitress import serve
@@ -113,7 +116,8 @@ def serve_command(host, port, threads, with_scheduler):
         scheduler = jobs.start(app)
     click.echo(f"serving on http://{host}:{port}/  (Ctrl+C stops)")
     try:
-        serve(app, host=host, port=port, threads=threads, ident="crm")
+        serve(app, host=host, port=port, threads=threads, ident="crm", connection_limit=connection_limit,
+              asyncore_use_poll=True)  # poll(): select() cannot watch descriptors above 1023
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
