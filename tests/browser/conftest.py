@@ -12,7 +12,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 NO_BROWSER = "no browser: install Debian's chromium and fonts-wqy-microhei to run the journeys"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+                 "--no-first-run", "--lang=zh-CN"]  # date inputs as a Chinese user sees them
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 DEMO_PASSWORD = "anKang-2027"
 VIEWPORTS = {
