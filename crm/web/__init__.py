@@ -91,4 +91,32 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
+        if request.path.startswith("/api/"):
+            from crm.api.errors import problem
+
+            return problem(500)
         return render_template("errors/500.html", error=error), 500
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        """The database is down, restarting or busy past the timeout: a clean 503 to retry, not a crash page."""
+        app.logger.error("database unavailable: %s", str(error).splitlines()[0][:300])
+        from crm.extensions import db
+
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001  (the connection is already gone)
+            pass
+        if request.path.startswith("/api/"):
+            from crm.api.errors import problem
+
+            response = problem(503, "The database is not reachable at the moment; try again shortly.")
+        else:
+            try:
+                response = app.make_response((render_template("errors/500.html", error=error), 503))
+            except Exception:  # noqa: BLE001  (the page itself needed the database)
+                response = app.make_response(("503 Service Unavailable", 503, {"Content-Type": "text/plain"}))
+        response.headers["Retry-After"] = "5"
+        return response
