@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-test catalog lint bench clean
+.PHONY: run test install install-test catalog lint bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: install catalog
 	$(BIN)/python bench/search_bench.py --docs $(BENCH_DOCS)
 	$(BIN)/python bench/import_bench.py --rows $(BENCH_ROWS) --format csv
 	$(BIN)/python bench/import_bench.py --rows $(BENCH_ROWS) --format xlsx
+
+# 50 simulated staff for 60 s against `crm serve` (SQLite) and gunicorn + a scratch PostgreSQL database.
+bench-load: install catalog
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
