@@ -392,7 +392,8 @@ def report(result: dict, args) -> tuple[str, bool]:
               f"Verdict: {'OK — zero 5xx, zero lost writes' if ok else 'FAILED'}", ""]
     if errors:
         lines.append("Client-side errors (first 3): " + "; ".join(f"{a}: {e}" for a, e in errors[:3]))
-    lines.append(f"Server log: {result['connection_limit']} × waitress 'reached the connection limit'.")
+    if result["kind"] == "embedded":
+        lines.append(f"Server log: {result['connection_limit']} × waitress 'reached the connection limit'.")
     if check["lost_db"] or check["lost_index"]:
         lines.append(f"lost samples: {check['lost_db'][:5]} {check['lost_index'][:5]}")
     return "\n".join(lines), ok
