@@ -13,7 +13,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -107,6 +106,11 @@ def send(message: OutboxMessage) -> None:
         raise DeliveryError(f"unknown channel {message.channel!r}")
 
 
+def outbox_message_id(outbox_id: int, sender: str) -> str:
+    domain = sender.rpartition("@")[2].strip(" <>") or "localhost"
+    return f"<crm-outbox-{outbox_id}@{domain}>"
+
+
 def send_email(message: OutboxMessage) -> None:
     cfg = current_app.config
     if not cfg.get("MAIL_SERVER"):
@@ -115,7 +119,9 @@ def send_email(message: OutboxMessage) -> None:
     mail["From"] = cfg["MAIL_SENDER"]
     mail["To"] = message.recipient
     mail["Subject"] = message.subject
-    mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    # The same Message-ID on every attempt: if a crash repeats a send the server had already accepted, mail stores
+    # that deduplicate on it (most do) keep one copy.
+    mail["Message-ID"] = outbox_message_id(message.id, cfg["MAIL_SENDER"])
     mail["X-CRM-Outbox"] = str(message.id)
     mail.set_content(message.body or message.subject)
     smtp_class = smtplib.SMTP_SSL if cfg.get("MAIL_USE_SSL") else smtplib.SMTP

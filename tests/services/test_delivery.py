@@ -83,6 +83,9 @@ def test_email_arrives_at_local_smtp_server_once(app, make_user, smtp):
     assert "X-CRM-Outbox" in text and "/followups/1" in text
     [row] = outbox(app)
     assert (row.sent_at, row.attempts, row.last_error) == (NOW, 1, None)
+    # A repeated send (crash after the server accepted) carries the same Message-ID, so mail stores can dedupe.
+    assert f"Message-ID: {delivery.outbox_message_id(row.id, app.config['MAIL_SENDER'])}" in text
+    assert delivery.outbox_message_id(7, "招商局 <crm@zsj.ankang.gov.cn>") == "<crm-outbox-7@zsj.ankang.gov.cn>"
 
 
 def test_email_skipped_when_user_opted_out_or_mail_unconfigured(app, make_user, smtp):
