@@ -6,6 +6,8 @@ import gc
 import heapq
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import warnings
 from collections import Counter
@@ -125,6 +127,49 @@ class SearchIndex:
             writer.cancel()
             raise
         _commit(writer)
+
+    def add_new(self, docs: list[dict]) -> int:
+        """Bulk add documents that should not be in the index yet (an import's new leads): analysed and written
+        as one segment in a private staging index, without the write lock; then, under the lock, the segment
+        is moved in and listed — no merge, the lock held for milliseconds. A uid the index already holds (edited
+        and indexed meanwhile) keeps its document: the staged copy is marked deleted. Returns docs added."""
+        staged = {}
+        for doc in docs:
+            fields = doc_fields(doc)
+            staged[fields["uid"]] = fields  # last one wins, as in upsert
+        if not staged:
+            return 0
+        staging = tempfile.mkdtemp(prefix=".staging-", dir=os.path.dirname(os.path.abspath(self.path)))
+        try:
+            six = windex.create_in(staging, self._ix.schema)
+            writer = six.writer(limitmb=256)
+            try:
+                for fields in staged.values():
+                    writer.add_document(**fields)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(merge=False)
+            (segment,) = six._segments()
+            docnums = {uid: n for n, uid in enumerate(staged)}
+            writer = self._writer()
+            try:
+                with writer.reader() as reader:
+                    present = [uid for uid in staged if ("uid", uid) in reader
+                               and reader.postings("uid", uid).is_active()]  # deleted documents do not count
+                for uid in present:
+                    segment.delete_document(docnums[uid])
+                prefix = segment.segment_id()
+                for name in os.listdir(staging):
+                    if name.startswith(prefix):
+                        os.replace(os.path.join(staging, name), os.path.join(self.path, name))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=lambda _writer, segments: [*segments, segment])
+            return len(staged) - len(present)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def delete(self, doc_type: str, ids: Iterable[int]) -> None:
         uids = {uid_of(doc_type, i) for i in ids}
