@@ -264,6 +264,26 @@ def projects_changed(ids: Iterable[int]) -> None:
     _changed("project", list(ids))
 
 
+def leads_removed(ids: Iterable[int]) -> None:
+    """Many leads deleted at once (an import reverted): their documents go in one index write instead of one
+    per CHUNK. Ids live again by then (SQLite reuses the highest ids) are left to their own hooks."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    if not ids:
+        return
+    try:
+        _end_read()
+        with _in_order():
+            _end_read()
+            live = set()
+            for start in range(0, len(ids), 900):
+                live.update(db.session.scalars(select(Lead.id).where(
+                    Lead.id.in_(ids[start:start + 900]), Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None))))
+            _end_read()
+            search_index().delete("lead", [i for i in ids if i not in live])
+    except Exception:  # noqa: BLE001  (the deletion is committed; reconcile removes what is left)
+        log.exception("search index removal of %s leads failed; reconcile will repair it", len(ids))
+
+
 # ---- drift and reconcile -------------------------------------------------------------------------
 
 def database_versions(ref: Reference | None = None) -> dict[tuple[str, int], str]:
