@@ -42,6 +42,11 @@ from crm.services.leads import leads_changed
 from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
 from crm.spreadsheets import LEAD_FIELDS, SpreadsheetError, guess_mapping, read_table
 
+try:  # the search index is another feature; imports work without it
+    from crm.services import indexing
+except ImportError:  # pragma: no cover
+    indexing = None
+
 log = logging.getLogger(__name__)
 
 MODES = ("skip", "update", "create")
@@ -742,7 +747,11 @@ def revert_import(actor: User, batch_id: int, *, now: datetime) -> ImportBatch:
     audit.record(actor, "revert", "import_batch", batch.id, summary=batch.filename,
                  after={"deleted": len(hard), "soft_deleted": len(soft), "restored": len(updated)})
     db.session.commit()
-    leads_changed(created + updated)
+    leads_changed(sorted(set(updated) | set(soft)))
+    if indexing is not None:
+        indexing.leads_removed(hard)
+    else:
+        leads_changed(hard)
     return batch
 
 
