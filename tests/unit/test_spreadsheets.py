@@ -478,3 +478,158 @@ def test_file_over_max_bytes_is_too_large():
 def test_unknown_error_code_is_a_programming_error():
     with pytest.raises(ValueError):
         SpreadsheetError("oops")
+
+
+# --- the streaming XLSX reader (crm.spreadsheets.xlsx_stream) -----------------------------------------
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<styleSheet xmlns="{MAIN_NS}"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/>
+<numFmt numFmtId="165" formatCode="&quot;¥&quot;#,##0.00"/></numFmts>
+<cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>
+<cellXfs count="6"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="31"/>
+<xf numFmtId="20"/></cellXfs></styleSheet>"""
+
+
+def hand_xlsx(sheet_data: str, *, shared: str | None = None, sheets: list[tuple[str, str]] | None = None,
+              workbook_pr: str = "", active: int = 0, extra: dict[str, bytes] | None = None) -> bytes:
+    """A workbook written by hand, part by part, as Excel or WPS would: sheets are (name, sheetData xml)."""
+    sheets = [("Sheet1", sheet_data)] if sheets is None else sheets
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                               'content-types"/>',
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" '
+                       f'Type="{REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/styles.xml": STYLES,
+    }
+    rels = [f'<Relationship Id="rS" Type="{REL_NS}/styles" Target="styles.xml"/>']
+    entries = []
+    for n, (name, data) in enumerate(sheets, 1):
+        parts[f"xl/worksheets/sheet{n}.xml"] = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN_NS}">'
+                                                f'<dimension ref="A1:C{n}"/><sheetData>{data}</sheetData></worksheet>')
+        rels.append(f'<Relationship Id="rId{n}" Type="{REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>')
+        entries.append(f'<sheet name="{name}" sheetId="{n}" r:id="rId{n}"/>')
+    if shared is not None:
+        parts["xl/sharedStrings.xml"] = f'<?xml version="1.0"?><sst xmlns="{MAIN_NS}">{shared}</sst>'
+        rels.append(f'<Relationship Id="rSS" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/>')
+    parts["xl/_rels/workbook.xml.rels"] = f'<?xml version="1.0"?><Relationships xmlns="{PKG_REL}">{"".join(rels)}' \
+                                          '</Relationships>'
+    parts["xl/workbook.xml"] = (f'<?xml version="1.0"?><workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">{workbook_pr}'
+                                f'<bookViews><workbookView activeTab="{active}"/></bookViews>'
+                                f'<sheets>{"".join(entries)}</sheets></workbook>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text.encode("utf-8") if isinstance(text, str) else text)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+HEAD = '<row r="1"><c r="A1" t="inlineStr"><is><t>企业名称</t></is></c><c r="B1" t="inlineStr"><is><t>日期</t></is></c>' \
+       '<c r="C1" t="inlineStr"><is><t>备注</t></is></c></row>'
+
+
+def test_stream_reads_shared_strings_rich_text_and_leaves_out_phonetic_guides():
+    shared = ('<si><t>企业名称</t></si><si><t>联系人</t></si>'
+              '<si><r><rPr><b/></rPr><t>安康</t></r><r><t xml:space="preserve">富硒 茶业</t></r>'
+              '<rPh sb="0" eb="2"><t>アンカン</t></rPh></si><si><t/></si>')
+    data = hand_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+                     '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c></row>', shared=shared)
+    table = read_table("a.xlsx", data)
+    assert table.headers == ["企业名称", "联系人"]
+    assert list(table.rows()) == [["安康富硒 茶业", ""]]
+
+
+def test_stream_reads_inline_strings_numbers_booleans_errors_and_formula_text():
+    data = hand_xlsx(HEAD + '<row r="2"><c r="A2" t="inlineStr"><is><r><t>汉江</t></r><r><t>药业</t></r></is></c>'
+                     '<c r="B2"><v>13812345678</v></c><c r="C2" t="b"><v>1</v></c></row>'
+                     '<row r="3"><c r="A3" t="str"><f>A2&amp;"X"</f><v>汉江药业X</v></c><c r="B3" t="e"><v>#N/A</v>'
+                     '</c><c r="C3"><v>0.1</v></c></row>'
+                     '<row r="4"><c r="A4" t="n"><v>1.5E3</v></c><c r="B4"><v>-7</v></c></row>')
+    assert list(read_table("a.xlsx", data).rows()) == [
+        ["汉江药业", "13812345678", "TRUE"], ["汉江药业X", "#N/A", "0.1"], ["1500", "-7", ""]]
+
+
+def test_stream_reads_dates_by_style_builtin_custom_chinese_and_times():
+    data = hand_xlsx(HEAD + '<row r="2"><c r="A2" t="inlineStr"><is><t>甲</t></is></c><c r="B2" s="1"><v>45292</v></c>'
+                     '<c r="C2" s="3"><v>45292</v></c></row>'  # ¥ currency format: a number, not a date
+                     '<row r="3"><c r="A3" t="inlineStr"><is><t>乙</t></is></c><c r="B3" s="2"><v>45292.5</v></c>'
+                     '<c r="C3" s="5"><v>0.4375</v></c></row>'
+                     '<row r="4"><c r="A4" t="inlineStr"><is><t>丙</t></is></c><c r="B4" s="4"><v>1</v></c>'
+                     '<c r="C4" t="d"><v>2024-03-05T08:30:00</v></c></row>')
+    assert list(read_table("a.xlsx", data).rows()) == [
+        ["甲", "2024-01-01", "45292"], ["乙", "2024-01-01 12:00", "10:30"], ["丙", "1900-01-01", "2024-03-05 08:30"]]
+
+
+def test_stream_reads_1904_dates():
+    data = hand_xlsx(HEAD + '<row r="2"><c r="A2" t="inlineStr"><is><t>甲</t></is></c><c r="B2" s="1"><v>0.0</v>'
+                     '</c></row><row r="3"><c r="A3" t="inlineStr"><is><t>乙</t></is></c><c r="B3" s="1"><v>43830'
+                     '</v></c></row>', workbook_pr='<workbookPr date1904="1"/>')
+    rows = list(read_table("a.xlsx", data).rows())
+    assert rows[1] == ["乙", "2024-01-01", ""]
+
+
+def test_stream_fills_empty_cells_column_gaps_and_skips_blank_rows():
+    data = hand_xlsx(HEAD + '<row r="2"><c r="C2" t="inlineStr"><is><t>只有备注</t></is></c></row>'
+                     '<row r="3"><c r="A3"/><c r="B3" t="inlineStr"><is><t></t></is></c></row>'
+                     '<row r="7" spans="1:3"><c t="inlineStr"><is><t>无坐标</t></is></c>'
+                     '<c t="inlineStr"><is><t>第二列</t></is></c></row>'
+                     '<row r="8"><c r="A8" t="inlineStr"><is><t>宽</t></is></c>'
+                     '<c r="AB8" t="inlineStr"><is><t>表外</t></is></c></row>')
+    assert list(read_table("a.xlsx", data).rows()) == [["", "", "只有备注"], ["无坐标", "第二列", ""],
+                                                       ["宽", "", ""]]
+
+
+def test_stream_starts_with_the_active_sheet_and_ignores_chartsheets():
+    data = hand_xlsx("", sheets=[("说明", HEAD.replace("企业名称", "说明")), ("台账", HEAD + '<row r="2"><c r="A2" '
+                                                                                     't="inlineStr"><is><t>甲</t></is></c></row>')],
+                     active=1)
+    table = read_table("a.xlsx", data)
+    assert table.sheet_title == "台账" and list(table.rows()) == [["甲", "", ""]]
+    assert table.row_count == 1  # declared A1:C2, less the header
+
+
+@pytest.mark.parametrize("sheet_data", [
+    '<row r="1"><c r="A1" t="s"><v>9</v></c><c r="B1" t="s"><v>0</v></c></row>',  # no such shared string
+    '<row r="1"><c r="A1"><v>abc</v></c><c r="B1"><v>1</v></c></row>',  # a number that is not one
+    '<row r="1"><c r="1A"><v>1</v></c><c r="B1"><v>1</v></c></row>',  # a forged cell reference
+    '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c>',  # cut off: the XML is broken
+])
+def test_stream_refuses_damaged_sheets_cleanly(sheet_data):
+    assert refusal("a.xlsx", hand_xlsx(sheet_data, shared="<si><t>a</t></si>")).code == "not_a_spreadsheet"
+
+
+def test_stream_refuses_entity_expansion_and_doctypes():
+    laughs = ('<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "hahahahahahahahahaha">'
+              + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+              + f']><sst xmlns="{MAIN_NS}"><si><t>&i;</t></si></sst>').encode()
+    data = hand_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>x</t></is></c></row>',
+                     shared="<si><t>a</t></si>")
+    assert refusal("a.xlsx", rezip(data, {"xl/sharedStrings.xml": laughs})).code == "not_a_spreadsheet"
+    comment = b"<!--" + b" " * 70_000 + b"-->"  # a DTD pushed past the first block is still refused
+    assert refusal("a.xlsx", rezip(data, {"xl/sharedStrings.xml": laughs.replace(
+        b'<?xml version="1.0"?>', b'<?xml version="1.0"?>' + comment)})).code == "not_a_spreadsheet"
+
+
+def test_stream_workbook_without_worksheets_is_not_a_spreadsheet():
+    data = hand_xlsx("", sheets=[])
+    assert refusal("a.xlsx", data).code == "not_a_spreadsheet"
+
+
+def test_stream_reads_what_openpyxl_reads():
+    rng = random.Random(3)
+    rows = [["名称", "数量", "日期", "金额", "备注"]]
+    for i in range(300):
+        rows.append([f"企业{i}" if rng.random() > 0.1 else None, rng.choice([i, -i, i * 1.25, None]),
+                     dt.datetime(2020, 1, 1) + dt.timedelta(days=i, minutes=rng.randrange(0, 1440)) if i % 3 else None,
+                     rng.choice([True, False, 0.1 + 0.2, 10 ** 15, "=\"0123\""]), "多行\n文本" if i % 7 == 0 else ""])
+    data = make_xlsx(rows)
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    from crm.spreadsheets.reading import clean_cell
+
+    expected = [[clean_cell(v) for v in row] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
+    expected = [row for row in expected if any(row)]
+    assert list(read_table("a.xlsx", data).rows()) == expected
