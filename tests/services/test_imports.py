@@ -467,3 +467,70 @@ def test_stale_running_batch_is_marked_failed(app, make_user):
         db.session.commit()
         assert imports.fail_stale_imports() == 1
         assert db.session.get(ImportBatch, batch.id).status == "failed"
+
+
+# --- search index --------------------------------------------------------------------------------------------
+
+def searched(app, q):
+    from crm.services import indexing
+
+    with app.app_context():
+        found, page = set(), 1
+        while items := indexing.search_index().search(q, per_page=100, page=page).items:
+            found |= {item["id"] for item in items}
+            page += 1
+        return found
+
+
+def drift(app):
+    from crm.services import indexing
+
+    with app.app_context():
+        return {k: v for k, v in indexing.drift().items() if v}
+
+
+def test_imported_leads_are_searchable_and_revert_takes_them_out_of_the_index(app, make_user):
+    staff = make_user("county_staff", "610902")
+    batch_id = do_import(app, staff, csv_bytes(*[f"汉江富硒{i}茶业公司,,,,,联系人{i},,139{i:08d},," for i in range(30)]))
+    with app.app_context():
+        ids = set(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch_id)))
+    assert len(ids) == 30 and searched(app, "富硒") == ids and searched(app, "汉江富硒7茶业") >= {min(ids) + 7}
+    assert drift(app) == {}  # the versions are those reconcile expects: nothing to redo
+    with app.app_context():
+        imports.revert_import(user(staff.id), batch_id, now=NOW)
+    assert searched(app, "富硒") == set() and drift(app) == {}
+
+
+def test_large_import_is_indexed_in_batches_by_worker_processes(app, make_user, monkeypatch):
+    from crm.services import import_runner, indexing
+
+    monkeypatch.setattr(import_runner, "INDEX_BATCH", 40)  # 130 new leads: three batches in workers, one more
+    staff = make_user("county_staff", "610902")
+    lines = [f"紫阳秦巴{i}药业公司,,,,,联系人{i},,138{i:08d},," for i in range(130)]
+    lines += [f"紫阳重复{i},,,,,,,138{i:08d},," for i in range(5)]  # duplicates by mobile: skipped
+    batch_id = do_import(app, staff, csv_bytes(*lines))
+    with app.app_context():
+        batch = db.session.get(ImportBatch, batch_id)
+        assert (batch.status, batch.created_count, batch.skipped_count) == ("done", 130, 5)
+        ids = set(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch_id)))
+        assert indexing.search_index().doc_count() == 130
+    assert searched(app, "秦巴") == ids and drift(app) == {}
+    with app.app_context():
+        imports.revert_import(user(staff.id), batch_id, now=NOW)
+        assert indexing.search_index().doc_count() == 0
+    assert drift(app) == {}
+
+
+def test_bulk_add_keeps_a_document_indexed_meanwhile_and_never_doubles_it(tmp_path):
+    from crm.search import SearchIndex
+
+    def doc(i, name):
+        return {"type": "lead", "id": i, "name": name, "company": name, "version": name, "county_id": 1}
+
+    index = SearchIndex(tmp_path / "ix")
+    index.upsert([doc(1, "改过的名字"), doc(2, "已删除")])
+    index.delete("lead", [2])  # a deleted document does not count as present
+    assert index.add_new([doc(1, "导入时的名字"), doc(2, "新的二号"), doc(3, "三号")]) == 2
+    assert index.stored_versions() == {("lead", 1): "改过的名字", ("lead", 2): "新的二号", ("lead", 3): "三号"}
+    assert index.search("导入时").total == 0 and index.search("改过").total == 1
+    assert not [name for name in (tmp_path).iterdir() if name.name.startswith(".staging")]
