@@ -140,14 +140,20 @@ def export_leads(actor: User, filters: dict, fmt: str, *, now: datetime) -> tupl
 
 
 FOLLOWUP_FILTERS = ("status", "county_id", "assignee_id")
+FOLLOWUP_STATUS_LABELS = {"open": _l("In progress"), "done": _l("Done"), "cancelled": _l("Cancelled")}
 
 
 def export_followups(actor: User, filters: dict, fmt: str, *, now: datetime) -> tuple[str, bytes, str]:
-    """The follow-ups this actor may see (status / county / assignee filters), as a file; audited."""
+    """The follow-ups this actor may see (status / county / assignee filters, or view=mine: exactly the open
+    ones of "My follow-ups"), as a file; audited."""
     require(actor, "export.run")
     _check_format(fmt)
     clean = {}
     stmt = followups.visible_followups(actor)
+    if filters.get("view") == "mine":
+        clean["view"] = "mine"
+        ids = [f.id for bucket in followups.my_followups(actor, now).values() for f in bucket]
+        stmt = stmt.where(Followup.id.in_(ids))
     for key in FOLLOWUP_FILTERS:
         value = filters.get(key)
         if value in (None, ""):
@@ -157,13 +163,16 @@ def export_followups(actor: User, filters: dict, fmt: str, *, now: datetime) -> 
                 value = int(value)
             except (TypeError, ValueError):
                 raise InvalidInput({key: [_l("Not a valid choice.")]}) from None
+        elif value not in FOLLOWUP_STATUS_LABELS:
+            raise InvalidInput({key: [_l("Not a valid choice.")]})
         clean[key] = value
         stmt = stmt.where(getattr(Followup, key) == value)
     stmt = stmt.order_by(Followup.due_at, Followup.id)
     total = _capped(stmt)
     counties, users = _names(County), dict(db.session.execute(select(User.id, User.display_name)).all())
     lead_names = dict(db.session.execute(select(Lead.id, Lead.name)).all())
-    rows = ([f.id, f.title, lead_names.get(f.lead_id, ""), f.due_at, f.status, users.get(f.assignee_id, ""),
+    rows = ([f.id, f.title, lead_names.get(f.lead_id, ""), f.due_at,
+             str(FOLLOWUP_STATUS_LABELS.get(f.status, f.status)), users.get(f.assignee_id, ""),
              counties.get(f.county_id, ""), users.get(f.assigned_by_id, ""), f.completed_at, f.outcome or "",
              f.detail or ""] for f in db.session.scalars(stmt))
     headers = [_("ID"), _("Title"), _("Lead"), _("Due"), _("Status"), _("Assignee"), _("County"), _("Assigned by"),
@@ -175,7 +184,7 @@ def export_followups(actor: User, filters: dict, fmt: str, *, now: datetime) -> 
     return f"followups-{now:%Y%m%d-%H%M}.{fmt}", content, FORMATS[fmt]
 
 
-PROJECT_FILTERS = ("stage", "county_id", "industry_id", "year", "q")
+PROJECT_FILTERS = ("stage", "county_id", "industry_id", "year", "q", "foreign")
 
 
 def export_projects(actor: User, filters: dict, fmt: str, *, now: datetime) -> tuple[str, bytes, str]:
@@ -192,6 +201,14 @@ def export_projects(actor: User, filters: dict, fmt: str, *, now: datetime) -> t
                 value = int(value)
             except (TypeError, ValueError):
                 raise InvalidInput({key: [_l("Not a valid choice.")]}) from None
+        elif key == "foreign":  # the list page's 1 / 0
+            if value not in ("1", "0"):
+                raise InvalidInput({key: [_l("Not a valid choice.")]})
+            key, value = "is_foreign", value == "1"
+        elif key == "stage" and value not in STAGE_LABELS:
+            raise InvalidInput({key: [_l("Not a valid choice.")]})
+        else:
+            value = str(value)[:100]
         clean[key] = value
     stmt = projects.projects_query(**clean)
     total = _capped(stmt)

@@ -98,3 +98,50 @@ def test_bulk_reschedule_from_my_list(app, login_as):
 def test_overview_for_city_only(app, login_as):
     assert login_as("city_staff").get("/followups/overview").status_code == 200
     assert login_as("county_staff").get("/followups/overview").status_code == 403
+
+
+def _csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+def test_my_list_exports_exactly_what_it_shows(app, login_as, make_user):
+    client = login_as("county_staff", "610902")
+    other = make_user("county_staff", "610902")
+    lead = make_lead(app)
+    make_followup(app, client.user.id, lead, title="我的回访", assignee_id=client.user.id, now=now())
+    make_followup(app, client.user.id, lead, title="县里待领", county_id=client.user.county_id, now=now())
+    make_followup(app, client.user.id, lead, title="同事的回访", assignee_id=other.id, now=now())
+    page = client.get("/followups/mine").get_data(as_text=True)
+    assert "/exports/followups.xlsx?view=mine" in page and "/exports/followups.csv?view=mine" in page
+    rows = _csv_rows(client.get("/exports/followups.csv?view=mine"))
+    assert sorted(r[1] for r in rows[1:]) == ["县里待领", "我的回访"] and rows[1][4] == "进行中"
+    assert client.get("/exports/followups.xlsx?view=mine").data.startswith(b"PK")
+
+
+def test_board_and_overview_export_open_followups_of_their_scope(app, login_as, make_user):
+    county = login_as("county_staff", "610902")
+    lead, other_lead = make_lead(app), make_lead(app, "610921", name="紫阳茶厂")
+    fid = make_followup(app, county.user.id, lead, title="汉滨回访", assignee_id=county.user.id, now=now())
+    done = make_followup(app, county.user.id, lead, title="已办完", assignee_id=county.user.id, now=now())
+    county.post(f"/followups/{done}/complete", data={"outcome": "谈妥"})
+    ziyang = make_user("county_staff", "610921")
+    make_followup(app, ziyang.id, other_lead, title="紫阳回访", assignee_id=ziyang.id, now=now())
+    board = county.get("/followups/board").get_data(as_text=True)
+    county_id = county.user.county_id
+    assert f"/exports/followups.csv?county_id={county_id}&amp;status=open" in board
+    rows = _csv_rows(county.get(f"/exports/followups.csv?county_id={county_id}&status=open"))
+    assert [r[0] for r in rows[1:]] == [str(fid)]
+    city = login_as("city_staff")
+    assert "/exports/followups.csv?status=open" in city.get("/followups/overview").get_data(as_text=True)
+    assert sorted(r[1] for r in _csv_rows(city.get("/exports/followups.csv?status=open"))[1:]) == ["汉滨回访", "紫阳回访"]
+
+
+def test_followup_export_with_bad_filters_is_refused_with_a_message(login_as):
+    client = login_as("county_staff", "610902")
+    for query in ("status=bogus", "county_id=abc"):
+        response = client.get(f"/exports/followups.csv?{query}", headers={"Referer": "http://localhost/followups/mine"})
+        assert response.status_code == 302 and response.location.endswith("/followups/mine")

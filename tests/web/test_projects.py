@@ -100,3 +100,24 @@ def test_events_pages(app, login_as):
     assert "雄安推介会" in city.get("/events/?year=2019").get_data(as_text=True)
     viewer = login_as("viewer", None)
     assert viewer.get("/events/new").status_code == 403 and viewer.get("/events/").status_code == 200
+
+
+def test_list_exports_the_filtered_projects(app, hanbin, login_as):
+    import csv
+    import io
+
+    _project(app, hanbin.user, name="甲项目", stage="signed", signed_on="2019-01-05", is_foreign=True)
+    _project(app, hanbin.user, name="乙项目", stage="signed", signed_on="2019-03-05")
+    _project(app, hanbin.user, name="丙项目")
+    page = hanbin.get("/projects/?stage=signed&year=2019&foreign=1&page=1").get_data(as_text=True)
+    link = "/exports/projects.csv?stage=signed&amp;year=2019&amp;foreign=1"  # the list's filters, not its page
+    assert f'href="{link}"' in page and "/exports/projects.xlsx?stage=signed" in page
+    viewer = login_as("viewer", None)
+    response = viewer.get("/exports/projects.csv?stage=signed&year=2019&foreign=1")
+    assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [r[1] for r in rows[1:]] == ["甲项目"] and rows[1][2] == "已签约"
+    everything = viewer.get("/exports/projects.xlsx")
+    assert everything.status_code == 200 and everything.data.startswith(b"PK")
+    for query in ("foreign=maybe", "stage=bogus", "year=abc"):
+        assert viewer.get(f"/exports/projects.csv?{query}").status_code == 302  # refused with a flash, not a 500
