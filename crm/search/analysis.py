@@ -176,6 +176,12 @@ def pinyin_keys(text: str, person: bool = False, max_chars: int = 24) -> tuple[s
             if tail:
                 full.add("".join(tail))
                 initials.add("".join(u[0] for u in tail))
+        if person and len(units) > 1 and None not in units[:2]:
+            # The surname in full and the given name by initials, as people often type it: `zhangsb`.
+            head = 2 if text[:2] in COMPOUND_SURNAMES else 1
+            rest = units[head:]
+            if rest and None not in rest:
+                full.add("".join(units[:head]) + "".join(u[0] for u in rest))
     return full, initials
 
 

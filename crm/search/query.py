@@ -110,9 +110,38 @@ def _pinyin(t: str, prefix: bool) -> list[wq.Query]:
     return out
 
 
+def _grams(text: str, boost: float = 1.0) -> wq.Query | None:
+    """`text` as a substring of a name, company or person (all its overlapping n-grams present)."""
+    return _all([wq.Term("grams", g) for g in ngram_query(text)], boost=boost)
+
+
+def _pieces(words: list[str]) -> list[list[str]]:
+    """jieba's words of a term, with runs of single CJK characters kept together: jieba cuts an unknown
+    fragment like 硒源 into 硒|源, and the run is what a user remembers of a name."""
+    out: list[list[str]] = []
+    for w in words:
+        single = len(w) == 1 and CJK_RE.match(w)
+        if single and out and len(out[-1][-1]) == 1 and CJK_RE.match(out[-1][-1]):
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return out
+
+
+def _piece(words: list[str], several: bool) -> wq.Query:
+    """One piece of a term: its words in any text field, or — when the term has several pieces — the piece as
+    a fragment of a name (`恩施硒源茶业` leaves out 富硒 of 恩施硒源富硒茶业; jieba cuts it 恩施|硒|源富|硒|茶业)."""
+    text = "".join(words)
+    alts = [_all([_any_field(w) for w in words])]
+    if several and len(text) > 1 and CJK_RE.search(text):  # a lone character would match half the city
+        alts.append(_grams(text))
+    return alts[0] if len(alts) == 1 else wq.Or(alts)
+
+
 def _term(t: str) -> wq.Query | None:
-    alts = [q for q in (_all([_any_field(w) for w in query_words(t)]),
-                        _all([wq.Term("grams", g) for g in ngram_query(t)], boost=1.5)) if q is not None]
+    pieces = _pieces(query_words(t))
+    alts = [q for q in (_all([_piece(p, len(pieces) > 1) for p in pieces]), _grams(t, boost=1.5))
+            if q is not None]
     alts += _pinyin(t, prefix=False)
     return wq.Or(alts) if alts else None
 
