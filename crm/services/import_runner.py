@@ -51,8 +51,10 @@ except ImportError:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 # New leads go into the search index in batches this large, one Whoosh segment each (SearchIndex.add_new: built
-# outside the index lock, listed without a merge). 100,000 rows make five segments, which MERGE_SMALL leaves alone.
-INDEX_BATCH = 20_000
+# outside the index lock, listed without a merge). 100,000 rows make ten segments, which MERGE_SMALL leaves alone
+# (it would merge 10,000-document segments only once there are 24 of them; the nightly optimize merges all).
+# Larger batches overflow add_new's 512 MB posting pool and get slower; smaller ones make more segments.
+INDEX_BATCH = 10_000
 # Once a file has more new leads than one batch, batches are analysed in worker processes while this thread goes
 # on writing rows (Whoosh analysis is pure Python; the import thread alone would spend most of its time there).
 INDEX_PROCESSES = 2
