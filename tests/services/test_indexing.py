@@ -354,3 +354,84 @@ def test_a_hook_waiting_for_its_turn_holds_no_database_lock(app, monkeypatch):
         thread.join(timeout=30)
         assert not errors
         assert indexing.drift()["stale"] == []
+
+
+def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(app, actor, caplog):
+    """Writers commit renames, new visits and deletions of their own leads and update the index while readers
+    search; afterwards: no errors, no drift, and one document per live lead (two update_document calls for one id
+    inside one writer would leave two)."""
+    import logging
+    import threading
+    import time
+
+    caplog.set_level(logging.ERROR)
+    writers, per_writer, rounds = 3, 6, 3
+    with app.app_context():
+        owned = [[add_lead(f"旬阳县并发测试{w}号{i}公司") for i in range(per_writer)] for w in range(writers)]
+        staff = actor()
+        user_id = staff.id
+    errors: list[BaseException] = []
+    writers_done = threading.Event()
+    searched = [0]
+
+    def write(w: int) -> None:
+        try:
+            with app.app_context():
+                for r in range(rounds):
+                    for n, lead_id in enumerate(owned[w]):
+                        lead = db.session.get(Lead, lead_id)
+                        if lead.deleted_at is not None:
+                            continue
+                        if r == rounds - 1 and n % 3 == 0:
+                            lead.deleted_at = NOW  # a third of the leads deleted in the last round
+                        else:
+                            lead.name = f"旬阳县并发测试{w}号{n}公司第{r}版"
+                            lead.updated_at = NOW + timedelta(seconds=r)
+                            db.session.add(Interaction(lead_id=lead_id, kind="call", occurred_at=NOW,
+                                                       summary=f"第{r}轮电话沟通"))
+                        db.session.commit()
+                        # The same lead twice in one update, as a service touching it twice would ask.
+                        indexing.leads_changed([lead_id, lead_id])
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            with app.app_context():
+                while not writers_done.is_set():
+                    user = db.session.get(User, user_id)
+                    result = indexing.search_leads(user, "并发测试")
+                    assert len({i["id"] for i in result["items"]}) == len(result["items"])  # never a lead twice
+                    indexing.search_leads(user, "电话沟通", {"county_id": county_by_code("610902").id})
+                    searched[0] += 1
+                    db.session.remove()
+                    # A pause between searches, as staff make: SQLite's busy handler is not fair, and readers
+                    # retaking the lock back to back could starve a writer past the busy timeout.
+                    time.sleep(0.02)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in threads + readers:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    writers_done.set()
+    for t in readers:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads + readers)
+    assert not errors, errors
+    assert "reconcile will repair it" not in caplog.text  # no index update failed (busy lock, ordering)
+    assert searched[0] > 0
+    with app.app_context():
+        assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
+        expected = indexing.database_versions()
+        assert indexing.search_index().doc_count() == len(expected)  # no duplicate documents
+        live = [i for ids in owned for n, i in enumerate(ids) if n % 3]
+        result = indexing.search_leads(actor(), "并发测试", per_page=100)
+        assert sorted(i["id"] for i in result["items"]) == sorted(live)
+        assert result["total"] == len(live)
+        for w, ids in enumerate(owned):
+            assert found(actor(), f'"并发测试{w}号1公司第{rounds - 1}版"')[:1] == [ids[1]]  # by its latest name

@@ -266,3 +266,50 @@ def test_facets_include_the_key_flag(idx):
 def test_a_single_character_finds_industries_and_tags_that_contain_it(idx):
     assert sorted(ids(idx.search("茶"))) == [1, 5]  # tag 茶; and 1's name 恩施硒源富硒茶业
     assert sorted(ids(idx.search("药"))) == [2, 3]  # 生物医药 / 中药材
+
+
+def test_concurrent_upserts_deletes_and_searches_keep_one_document_per_id(tmp_path):
+    """Threads write overlapping batches (each id several times, some twice in one batch) and delete, while
+    others search: each writer waits for the lock (no IndexBusy), and every id ends with exactly one document."""
+    import threading
+
+    index = SearchIndex(tmp_path / "ix")
+    index.upsert([make_doc(i, f"并发公司{i}号") for i in range(1, 41)])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write(w: int) -> None:
+        try:
+            for r in range(5):
+                batch = [make_doc(i, f"并发公司{i}号第{r}版", version=f"{w}-{r}") for i in range(1, 41) if i % 4 == w]
+                index.upsert(batch + batch[:2])  # the same id twice in one writer
+                if r == 4:
+                    index.delete("lead", [i for i in range(1, 41) if i % 4 == w and i % 8 == w])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                result = index.search("并发公司", per_page=100)
+                got = [item["id"] for item in result.items]
+                assert len(got) == len(set(got)) == result.total
+                assert {f["id"]: f["count"] for f in result.facets["county"]} == {}
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in writers + readers:
+        t.start()
+    for t in writers:
+        t.join(timeout=120)
+    done.set()
+    for t in readers:
+        t.join(timeout=60)
+    assert not errors, errors
+    live = sorted(i for i in range(1, 41) if i % 8 != i % 4)
+    assert index.doc_count() == len(live)
+    assert sorted(ids(index.search("并发公司", per_page=100))) == live
+    assert sorted(i for _t, i in index.stored_versions()) == live
+    assert all(v.endswith("-4") for v in index.stored_versions().values())
