@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from whoosh import columns
-from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh import columns, formats
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, FieldType, Schema
 
 from .analysis import (
     JiebaCharsTokenizer,
@@ -21,7 +22,7 @@ from .analysis import (
 
 # Bump when fields or analysis change: an index built with another version is recreated empty and
 # the services' reconcile/reindex refills it from the database.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 # Free-text fields segmented by jieba that a user's words may match (each word may match any of them).
 # Three matching fields rather than one per key: each extra field is one more matcher in every query's
@@ -31,6 +32,49 @@ PINYIN_EDGE = 6  # longest full-pinyin prefix answered by one term lookup; longe
 INITIALS_EDGE = 4
 
 MAX_TEXT = 20_000  # characters per field: a pasted novel in the notes must not stall a write
+
+
+def _patch_length_lookup() -> None:
+    """Whoosh asks for a document's field length for every posting it writes, and for a field without lengths
+    (not scorable) checks the disk for the missing column file each time: 380,000 stat() calls per 2,000
+    documents. Remember the absence instead (a segment's files never change once written)."""
+    from whoosh.codec import whoosh3
+
+    cls = whoosh3.W3PerDocReader
+    if getattr(cls, "_crm_patched", False):
+        return
+    original = cls._cached_reader
+
+    def _cached_reader(self, fieldname, column):
+        if fieldname in self._readers:
+            return self._readers[fieldname]
+        reader = original(self, fieldname, column)
+        if reader is None:
+            self._readers[fieldname] = None
+        return reader
+
+    cls._cached_reader = _cached_reader
+    cls._crm_patched = True
+
+
+_patch_length_lookup()
+
+
+class KEYS(FieldType):
+    """Space-separated keys that are only ever matched, never scored: no frequencies, no field lengths
+    (Whoosh writes a length per document and field, and reads it back for every posting it writes)."""
+
+    def __init__(self):
+        super().__init__(formats.Existence(), SpaceSeparatedTokenizer(), scorable=False)
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+
+def _unscored(field: FieldType) -> FieldType:
+    """Ranking uses term document frequencies only (crm.search.sets), never Whoosh's per-document lengths."""
+    field.scorable = False
+    return field
 
 
 def build_schema() -> Schema:
@@ -43,15 +87,15 @@ def build_schema() -> Schema:
         company=STORED(),
         notes=STORED(),
         interactions_raw=STORED(),
-        who=TEXT(analyzer=jieba_an),  # name, company, people
-        cat=TEXT(analyzer=JiebaCharsTokenizer()),  # industry names and synonyms, tags (also single characters)
-        body=TEXT(analyzer=jieba_an),  # titles, regions, notes, interaction summaries
-        grams=TEXT(analyzer=NgramTokenizer(), phrase=False),
-        starts=KEYWORD(scorable=True),
-        py=KEYWORD(scorable=True),
-        pyi=KEYWORD(scorable=True),
-        pyp=KEYWORD(scorable=True),
-        pyip=KEYWORD(scorable=True),
+        who=_unscored(TEXT(analyzer=jieba_an)),  # name, company, people
+        cat=_unscored(TEXT(analyzer=JiebaCharsTokenizer())),  # industry names and synonyms, tags (and characters)
+        body=_unscored(TEXT(analyzer=jieba_an)),  # titles, regions, notes, interaction summaries
+        grams=FieldType(formats.Existence(), NgramTokenizer(), scorable=False),
+        starts=KEYS(),
+        py=KEYS(),
+        pyi=KEYS(),
+        pyp=KEYS(),
+        pyip=KEYS(),
         industry_ids=KEYWORD(),
         county_id=ID(),
         kind=ID(),
@@ -104,7 +148,8 @@ def doc_fields(doc: dict) -> dict:
         f, i = pinyin_keys(fold(value), person=person)
         full |= f
         initials |= i
-    gram_src = [v for v in [name, company, *persons] if v]
+    # dict.fromkeys: a lead's company is its name; indexing it twice only doubles the analysis.
+    gram_src = list(dict.fromkeys(v for v in [name, company, *persons] if v))
     start_keys = {s for v in gram_src for s in starts(fold(v))}
 
     county = doc.get("county_id")
@@ -119,7 +164,7 @@ def doc_fields(doc: dict) -> dict:
         "company": company,
         "notes": notes,
         "interactions_raw": interactions,
-        "who": "\n".join([name, company, *persons]),
+        "who": "\n".join(gram_src),
         "cat": "\n".join(_texts(doc.get("industry_text")) + _texts(doc.get("tags"))),
         "body": "\n".join(_texts(doc.get("titles")) + _texts([doc.get("origin_region"), doc.get("home_county")])
                           + [notes] + interactions),
