@@ -4,7 +4,8 @@ search indexing included), then revert it; prints rows/s for each phase.
     .venv/bin/python bench/import_bench.py [--rows 100000] [--format xlsx|csv] [--database-url URL] [--no-index]
 
 Runs on a scratch instance folder (a temporary SQLite file unless --database-url is given; that database is
-emptied). A tenth of the rows repeat an earlier row's mobile, so the duplicate path is exercised too.
+emptied). A tenth of the rows repeat an earlier row's mobile, so the duplicate path is exercised too. New leads
+are indexed 10,000 at a time in two worker processes while the rows are written (see import_runner._IndexFeed).
 """
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ def main() -> None:
         db.session.commit()
         admin_id = admin.id
 
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"{os.cpu_count()} CPUs")
     started = time.perf_counter()
     data = xlsx(args.rows) if args.format == "xlsx" else csv_bytes(args.rows)
     print(f"generated {args.rows} rows as {args.format}: {len(data) / 1e6:.1f} MB in "
@@ -137,6 +140,7 @@ def main() -> None:
         took = time.perf_counter() - started
         print(f"revert: {took:.1f} s = {batch.created_count / took:,.0f} leads/s; "
               f"leads left {db.session.scalar(select(func.count(Lead.id)))}")
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
