@@ -136,7 +136,9 @@ class Importer:
                 if chunk.rows >= CHUNK:
                     self._flush(chunk)
                     chunk = Chunk()
-            self._flush(chunk, last=True)
+            self._flush(chunk)
+            self.feed.close()  # "done" means searchable too: the last index batches finish first
+            self._flush(Chunk(), last=True)
         finally:
             self.feed.close()  # what was committed gets indexed, even when a later chunk failed
 

@@ -457,6 +457,9 @@ def test_large_import_runs_in_background_with_progress(app, make_user):
     assert wait_for(app, batch_id) == ("done", 3000, 3000, None)
     with app.app_context():
         assert db.session.scalar(select(func.count(Contact.id))) == 3000
+        from crm.services import indexing
+
+        assert indexing.search_index().doc_count() == 3000  # "done" once searchable, not before
 
 
 def test_stale_running_batch_is_marked_failed(app, make_user):
