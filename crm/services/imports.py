@@ -724,22 +724,28 @@ def revert_import(actor: User, batch_id: int, *, now: datetime) -> ImportBatch:
         raise Conflict(_("Only a finished or failed import can be reverted."))
     updated = _restore_updated(batch)
     created = list(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch.id)))
-    conflicts = select(ClaimConflict.id).where(ClaimConflict.claimant_lead_id.in_(created),
-                                               ClaimConflict.status == ConflictStatus.OPEN.value)
-    for start in range(0, len(created), 900):
-        part = created[start:start + 900]
-        db.session.execute(delete(ClaimConflict).where(ClaimConflict.id.in_(conflicts.where(
-            ClaimConflict.claimant_lead_id.in_(part)))))
+    # Its open conflicts, by a subquery on the batch (an id list of every created lead in each of 100 chunk
+    # statements made a 100,000-lead revert quadratic).
+    db.session.execute(delete(ClaimConflict).where(
+        ClaimConflict.claimant_lead_id.in_(select(Lead.id).where(Lead.import_batch_id == batch.id)
+                                           .scalar_subquery()),
+        ClaimConflict.status == ConflictStatus.OPEN.value).execution_options(synchronize_session=False))
     kept = _referenced(created)
     edited = set(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch.id,
                                                           Lead.updated_at > Lead.created_at)))
     soft = sorted(kept | edited)
     hard = [i for i in created if i not in kept and i not in edited]
-    for start in range(0, len(hard), 900):
+    quick = {"synchronize_session": False}  # nothing of these rows is loaded in the session
+    if not soft:  # the usual case: every lead of the batch goes, in three statements
+        of_batch = select(Lead.id).where(Lead.import_batch_id == batch.id).scalar_subquery()
+        db.session.execute(delete(Contact).where(Contact.lead_id.in_(of_batch)).execution_options(**quick))
+        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(of_batch)).execution_options(**quick))
+        db.session.execute(delete(Lead).where(Lead.import_batch_id == batch.id).execution_options(**quick))
+    for start in range(0, len(hard) if soft else 0, 900):
         part = hard[start:start + 900]
-        db.session.execute(delete(Contact).where(Contact.lead_id.in_(part)))
-        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(part)))
-        db.session.execute(delete(Lead).where(Lead.id.in_(part)))
+        db.session.execute(delete(Contact).where(Contact.lead_id.in_(part)).execution_options(**quick))
+        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(part)).execution_options(**quick))
+        db.session.execute(delete(Lead).where(Lead.id.in_(part)).execution_options(**quick))
     for start in range(0, len(soft), 900):
         db.session.execute(update(Lead).where(Lead.id.in_(soft[start:start + 900]), Lead.deleted_at.is_(None))
                            .values(deleted_at=now, deleted_by_id=actor.id))
