@@ -313,3 +313,20 @@ def test_concurrent_upserts_deletes_and_searches_keep_one_document_per_id(tmp_pa
     assert sorted(ids(index.search("并发公司", per_page=100))) == live
     assert sorted(i for _t, i in index.stored_versions()) == live
     assert all(v.endswith("-4") for v in index.stored_versions().values())
+
+
+def test_facets_sorts_and_counts_stay_exact_across_segments_and_replacements(idx):
+    """Leaf and facet bitsets are cached per segment and masked with the live documents of each generation:
+    a document replaced in an older segment is counted once, with its new values."""
+    assert idx.search("", filters={"county_id": 10}).total == 2
+    idx.upsert([make_doc(6, "汉阴富硒茶厂", county_id=10, industry_ids=[SELENIUM], industry_text=["富硒食品"])])
+    idx.upsert([make_doc(1, "恩施硒源富硒茶业有限公司", county_id=11, industry_ids=[SELENIUM],
+                         industry_text=["富硒食品"], version="v1b", sort_name="enshi")])  # moved to county 11
+    result = idx.search("富硒", per_page=100)
+    assert sorted(ids(result)) == [1, 5, 6] and result.total == 3
+    assert {f["id"]: f["count"] for f in result.facets["county"]} == {10: 1, 11: 2}
+    assert {f["id"]: f["count"] for f in result.facets["industry"]} == {SELENIUM: 3}
+    assert ids(idx.search("", filters={"county_id": 10}, sort="name")) == [3, 6]  # pingli < 汉阴…
+    idx.delete("lead", [6])
+    assert idx.search("富硒").total == 2
+    assert idx.search("", filters={"county_id": 10}).total == 1
