@@ -8,6 +8,7 @@ import re
 import tempfile
 import threading
 import unicodedata
+from functools import lru_cache
 
 import jieba
 from pypinyin import lazy_pinyin
@@ -59,9 +60,21 @@ def _is_word(w: str) -> bool:
     return any(ch.isalnum() for ch in w)
 
 
-def index_words(text: str) -> list[tuple[str, int, int, int]]:
+def index_words(text: str) -> tuple[tuple[str, int, int, int], ...]:
     """(word, start, end, position) for indexing: jieba's words, plus their dictionary sub-words at the same
-    position so `医药` finds `生物医药` and phrases over whole words still line up."""
+    position so `医药` finds `生物医药` and phrases over whole words still line up. Short texts are remembered:
+    industry words, tags, names and titles repeat across thousands of leads in a rebuild."""
+    if len(text) <= 200:
+        return _index_words_cached(text)
+    return tuple(_index_words(text))
+
+
+@lru_cache(maxsize=50_000)
+def _index_words_cached(text: str) -> tuple[tuple[str, int, int, int], ...]:
+    return tuple(_index_words(text))
+
+
+def _index_words(text: str) -> list[tuple[str, int, int, int]]:
     ensure_jieba()
     freq = jieba.dt.FREQ
     out = []
@@ -225,12 +238,17 @@ class JiebaCharsTokenizer(_ListTokenizer):
     a lone `茶` then finds leads in 富硒茶 or tagged 茶叶 (a body of notes would grow too much for this)."""
 
     def tokens(self, value):
-        out = []
-        for word, start, end, pos in index_words(fold(value)):
-            out.append((word, start, end, pos))
-            if len(word) > 1 and CJK_RE.match(word):
-                out += [(ch, start + i, start + i + 1, pos) for i, ch in enumerate(word) if CJK_RE.match(ch)]
-        return out
+        return _jieba_chars(fold(value))
+
+
+@lru_cache(maxsize=20_000)
+def _jieba_chars(value: str) -> tuple[tuple[str, int, int, int], ...]:
+    out = []
+    for word, start, end, pos in index_words(value):
+        out.append((word, start, end, pos))
+        if len(word) > 1 and CJK_RE.match(word):
+            out += [(ch, start + i, start + i + 1, pos) for i, ch in enumerate(word) if CJK_RE.match(ch)]
+    return tuple(out)
 
 
 class NgramTokenizer(_ListTokenizer):
