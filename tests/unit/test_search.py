@@ -1,5 +1,6 @@
 """Unit tests of crm.search: a real Whoosh index in tmp_path, plain dicts in, plain data out."""
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -330,3 +331,20 @@ def test_facets_sorts_and_counts_stay_exact_across_segments_and_replacements(idx
     idx.delete("lead", [6])
     assert idx.search("富硒").total == 2
     assert idx.search("", filters={"county_id": 10}).total == 1
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_rebuild_in_batches_and_processes_replaces_everything_at_once(idx, monkeypatch, procs):
+    from crm.search import index as index_module
+
+    monkeypatch.setattr(index_module, "REBUILD_BATCH", 2)  # several staged segments
+    searched_before = ids(idx.search("硒源"))
+    docs = [make_doc(10 + i, f"汉阴魔芋{i}号厂", county_id=10 + i % 2) for i in range(5)]
+    count = idx.rebuild(iter(docs + [make_doc(10, "汉阴魔芋集团")]), procs=procs)
+    assert searched_before == [1]
+    assert count == 5 and idx.doc_count() == 5
+    assert ids(idx.search("硒源")) == []
+    assert sorted(ids(idx.search("魔芋", per_page=100))) == [10, 11, 12, 13, 14]
+    assert idx.search("汉阴魔芋集团").items[0]["id"] == 10  # a repeated id: the last one wins
+    assert {f["id"]: f["count"] for f in idx.search("魔芋").facets["county"]} == {10: 2, 11: 2}  # 10 replaced
+    assert not [n for n in os.listdir(os.path.dirname(idx.path)) if n.startswith(".staging-")]
