@@ -163,6 +163,7 @@ def main() -> None:
     ap.add_argument("--visible", type=int, default=10, help="update-visible rounds through the service (0: skip)")
     ap.add_argument("--optimize", action="store_true", help="time a full merge at the end")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when redirected to a file
     path = args.keep or tempfile.mkdtemp(prefix="crm-search-bench-")
     try:
         idx = SearchIndex(path)
