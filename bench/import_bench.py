@@ -5,7 +5,7 @@ search indexing included), then revert it; prints rows/s for each phase.
 
 Runs on a scratch instance folder (a temporary SQLite file unless --database-url is given; that database is
 emptied). A tenth of the rows repeat an earlier row's mobile, so the duplicate path is exercised too. New leads
-are indexed 10,000 at a time in two worker processes while the rows are written (see import_runner._IndexFeed).
+are indexed 10,000 at a time in two worker processes while the rows are written (see import_index.IndexFeed).
 """
 from __future__ import annotations
 
@@ -93,9 +93,9 @@ def main() -> None:
                       "SEARCH_INDEX_PATH": os.path.join(instance, "search-index"), "WTF_CSRF_ENABLED": False,
                       "IMPORT_MAX_ROWS": max(args.rows, 100_000)})
     if args.no_index:
-        import crm.services.import_runner as runner
+        import crm.services.import_index as import_index
 
-        runner.indexing = None
+        import_index.indexing = None
     with app.app_context():
         if url.startswith("postgresql"):
             with db.engine.begin() as conn:

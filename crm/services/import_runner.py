@@ -4,15 +4,11 @@ keeps what was done). Row rules live in crm.services.imports; nothing here is ca
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import re
 import unicodedata
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app
 from pypinyin import lazy_pinyin
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import selectinload
@@ -30,6 +26,7 @@ from crm.models import (
     User,
 )
 from crm.services import audit, identity
+from crm.services.import_index import IndexFeed
 from crm.services.imports import (
     CHUNK,
     Cleaned,
@@ -43,21 +40,7 @@ from crm.services.imports import (
 from crm.services.leads import PERSON_KINDS
 from crm.services.permissions import is_city_level
 
-try:  # the search index is another feature; imports work without it
-    from crm.services import indexing
-except ImportError:  # pragma: no cover
-    indexing = None
-
 log = logging.getLogger(__name__)
-
-# New leads go into the search index in batches this large, one Whoosh segment each (SearchIndex.add_new: built
-# outside the index lock, listed without a merge). 100,000 rows make ten segments, which MERGE_SMALL leaves alone
-# (it would merge 10,000-document segments only once there are 24 of them; the nightly optimize merges all).
-# Larger batches overflow add_new's 512 MB posting pool and get slower; smaller ones make more segments.
-INDEX_BATCH = 10_000
-# Once a file has more new leads than one batch, batches are analysed in worker processes while this thread goes
-# on writing rows (Whoosh analysis is pure Python; the import thread alone would spend most of its time there).
-INDEX_PROCESSES = 2
 
 UPDATABLE = ("kind", "name", "uscc", "industry_id", "origin_region", "home_county_id", "source_channel", "status",
              "is_key", "notes")
@@ -127,7 +110,7 @@ class Importer:
         batch = db.session.get(ImportBatch, self.batch_id)
         table = _open_table(batch)
         headers = _unique(table.headers)
-        self.feed = _IndexFeed(self.batch_id)
+        self.feed = IndexFeed(self.batch_id)
         db.session.rollback()  # no transaction (on SQLite: no write lock) held while the file is parsed
         try:
             chunk = Chunk()
@@ -241,7 +224,7 @@ class Importer:
 
     def _index(self, created_ids: list[int], updated_ids: list[int]) -> None:
         """Updated leads through the usual hook (few, and they are in the index already); new ones are
-        collected and added in large batches (see _IndexFeed). Runs after the commit, with no read open."""
+        collected and added in large batches (see IndexFeed). Runs after the commit, with no read open."""
         if updated_ids:
             leads_changed(updated_ids)
             db.session.rollback()
@@ -341,90 +324,6 @@ class Importer:
                          after={**after, "contacts_added": len(new_contacts), "tags_added": len(new_tags),
                                 "import_batch_id": self.batch_id})
             self._result(chunk, number, "updated", None, None, target, before=record)
-
-
-def _add_new(path: str, docs: list[dict]) -> int:
-    """In a worker process: add an import's new documents to the index at path."""
-    from crm.search import SearchIndex
-
-    return SearchIndex(path).add_new(docs)
-
-
-class _IndexFeed:
-    """New leads of one import, added to the search index INDEX_BATCH at a time with SearchIndex.add_new (the
-    leads cannot be in the index yet; one that was edited and indexed meanwhile keeps that document). Documents
-    are read from the committed rows when a batch is due, so they carry the versions reconcile expects. A file
-    with more than one batch has its batches analysed in worker processes (spawned, not forked: the server has
-    threads) while the import goes on; a smaller one is indexed in this thread at the end. A failure is logged and left to reconcile(), as for every other index update."""
-
-    def __init__(self, batch_id: int):
-        self.batch_id = batch_id
-        self.pending: list[int] = []
-        self.futures: list[Future] = []
-        self.pool = None
-        self.ref = None
-        self.path = None
-
-    def _start_pool(self) -> None:
-        processes = max(1, min(INDEX_PROCESSES, os.cpu_count() or 1))
-        try:
-            self.path = os.path.abspath(current_app.config["SEARCH_INDEX_PATH"])
-            indexing.search_index()  # created (or recreated for a new schema) here, never in the workers
-            self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
-        except Exception:  # noqa: BLE001  (no worker processes: index in this thread instead)
-            log.exception("import %s: no index worker processes; indexing in the import thread", self.batch_id)
-            self.pool = None
-
-    def add(self, ids: list[int]) -> None:
-        if indexing is None or not ids:
-            return
-        self.pending += ids
-        if len(self.pending) >= INDEX_BATCH:
-            if self.pool is None and self.path is None:
-                self._start_pool()
-            self.flush()
-
-    def flush(self) -> None:
-        ids, self.pending = self.pending, []
-        if not ids or indexing is None:
-            return
-        try:
-            docs = self._documents(ids)
-            if self.pool is not None:
-                self.futures.append(self.pool.submit(_add_new, self.path, docs))
-            else:
-                indexing.search_index().add_new(docs)
-        except Exception:  # noqa: BLE001  (the rows are committed; reconcile() repairs the index later)
-            log.exception("search index update after import %s failed", self.batch_id)
-            db.session.rollback()
-
-    def _documents(self, ids: list[int]) -> list[dict]:
-        self.ref = self.ref or indexing.Reference()
-        docs = []
-        for start in range(0, len(ids), 1000):
-            leads = db.session.scalars(
-                select(Lead).where(Lead.id.in_(ids[start:start + 1000]), Lead.deleted_at.is_(None),
-                                   Lead.merged_into_id.is_(None))
-                .options(selectinload(Lead.contacts), selectinload(Lead.tag_rows)))
-            docs += [indexing.lead_document(lead, self.ref, [], None) for lead in leads]
-            db.session.rollback()  # no read held open (SQLite), and the session does not keep 100,000 leads
-        return docs
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            for future in self.futures:
-                try:
-                    future.result()
-                except Exception:  # noqa: BLE001
-                    log.exception("search index update after import %s failed", self.batch_id)
-            if self.pool is not None:
-                self.pool.shutdown(wait=True)
-                self.pool = None
-            self.futures = []
-            if indexing is not None and self.path is not None:
-                indexing.search_index()  # this process's searchers see the new segments at their next search
 
 
 def pinyin_keys(name: str, *, person: bool) -> tuple[str, str]:

@@ -505,9 +505,9 @@ def test_imported_leads_are_searchable_and_revert_takes_them_out_of_the_index(ap
 
 
 def test_large_import_is_indexed_in_batches_by_worker_processes(app, make_user, monkeypatch):
-    from crm.services import import_runner, indexing
+    from crm.services import import_index, indexing
 
-    monkeypatch.setattr(import_runner, "INDEX_BATCH", 40)  # 130 new leads: three batches in workers, one more
+    monkeypatch.setattr(import_index, "INDEX_BATCH", 40)  # 130 new leads: three batches in workers, one more
     staff = make_user("county_staff", "610902")
     lines = [f"紫阳秦巴{i}药业公司,,,,,联系人{i},,138{i:08d},," for i in range(130)]
     lines += [f"紫阳重复{i},,,,,,,138{i:08d},," for i in range(5)]  # duplicates by mobile: skipped
