@@ -32,8 +32,8 @@ class Table:
 
     headers: list[str]
     format: Literal["xlsx", "csv"]
-    # Rows below the header as the XLSX declares them (blank ones included): for progress display only.
-    # None for CSV and for XLSX that declare no size (openpyxl's write-only output, for one).
+    # Rows below the header as the XLSX declares them (blank ones included), or as its row elements count when
+    # it declares no size (openpyxl's write-only output, for one): for progress display. None for CSV.
     row_count: int | None
     sheet_title: str | None
     _raw_rows: RawRows = field(repr=False, compare=False)
@@ -80,7 +80,7 @@ def read_table(
             located = _locate_header(sheet.raw_rows)
             if located is not None:
                 headers, first_data_row = located
-                declared = sheet.declared_rows
+                declared = sheet.row_total()
                 row_count = max(declared - first_data_row, 0) if declared is not None else None
                 return Table(
                     headers, "xlsx", row_count, sheet.title, sheet.raw_rows, first_data_row, max_rows

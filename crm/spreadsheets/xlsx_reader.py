@@ -25,6 +25,16 @@ class SheetSource:
     title: str
     declared_rows: int | None
     raw_rows: RawRows  # called with the number of columns wanted; yields every row, empty ones included
+    count_rows: Callable[[], int] | None = None  # its rows counted, for a sheet that declares no size
+
+    def row_total(self) -> int | None:
+        """Rows as declared by the sheet's dimension, else as counted (a write-only openpyxl file has none)."""
+        if self.declared_rows is not None and self.declared_rows > 1:
+            return self.declared_rows
+        if self.count_rows is None:
+            return self.declared_rows
+        with reraised_as("not_a_spreadsheet"):
+            return self.count_rows()
 
 
 def check_archive(data: bytes, *, max_unpacked_bytes: int) -> None:
@@ -75,4 +85,5 @@ def _source(book: xlsx_stream.Workbook, title: str, path: str) -> SheetSource:
         with reraised_as("not_a_spreadsheet"):
             yield from book.rows(path, max(max_columns, 1))
 
-    return SheetSource(title=title, declared_rows=declared, raw_rows=raw_rows)
+    return SheetSource(title=title, declared_rows=declared, raw_rows=raw_rows,
+                       count_rows=lambda: book.count_rows(path))

@@ -196,6 +196,42 @@ def test_row_count_is_the_declared_size_for_xlsx_and_unknown_for_csv():
     assert read_table("a.csv", "企业名称,行业\n安康富硒,富硒\n".encode()).row_count is None
 
 
+def test_row_count_of_an_xlsx_without_a_declared_size_is_counted():
+    # openpyxl's write-only mode (and so our own exports) writes no <dimension>: the progress bar needs a total.
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("台账")
+    sheet.append(["企业名称", "行业"])
+    for i in range(3000):  # past one 64 KB read, so row tags are cut between reads
+        sheet.append([f"安康富硒{i}", "富硒食品"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert b"<dimension" not in zipfile.ZipFile(buffer).read("xl/worksheets/sheet1.xml")
+
+    table = read_table("a.xlsx", buffer.getvalue())
+
+    assert table.row_count == 3000
+    assert len(list(table.rows())) == 3000
+
+
+def test_row_count_counts_row_elements_with_content_only():
+    data = make_xlsx([["企业名称", "行业"], ["安康富硒", "富硒食品"]])
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    body = ('<x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>企业名称</x:t></x:is></x:c>'
+            '<x:c r="B1" t="inlineStr"><x:is><x:t>行业</x:t></x:is></x:c></x:row>'
+            '<x:row r="2" spans="1:2"><x:c r="A2" t="inlineStr"><x:is><x:t>甲</x:t></x:is></x:c></x:row>'
+            '<x:row r="3" s="1" customFormat="1"/>'
+            '<x:row r="4"><x:c r="A4" t="inlineStr"><x:is><x:t>乙</x:t></x:is></x:c></x:row></x:sheetData>'
+            '<x:rowBreaks count="0"></x:rowBreaks>')
+    forged = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+              + body + "</x:worksheet>")
+    assert "<dimension" in sheet  # the original declares its size; the forged one does not
+
+    table = read_table("a.xlsx", rezip(data, {"xl/worksheets/sheet1.xml": forged.encode()}))
+
+    assert table.row_count == 2
+    assert [row[0] for row in table.rows()] == ["甲", "乙"]
+
+
 # --- header mapping ------------------------------------------------------------------------------------
 
 
