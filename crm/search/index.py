@@ -257,6 +257,11 @@ class SearchIndex:
 
     # ---- reading -------------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """Read every segment's facet and sort columns now (about a second at 100,000 documents) rather than in
+        the first user's search."""
+        self._current()
+
     def doc_count(self) -> int:
         return self._ix.doc_count()
 

@@ -379,6 +379,7 @@ def reconcile_in_background(app) -> threading.Thread:
     def run():
         with app.app_context():
             try:
+                search_index().warm()  # the first search after start would otherwise read all facet columns
                 log.info("search reconcile on start: %s", reconcile())
             except Exception:  # noqa: BLE001  (logged; the periodic job tries again)
                 log.exception("search reconcile on start failed")
