@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -291,21 +292,32 @@ class SearchIndex:
         lost a replaced document — is opened (each costs milliseconds of file opening and column offsets).
         Not Whoosh's reader(reuse=…): it keeps merged-away segments and stale deletion sets (a replaced
         document would match twice)."""
-        toc = self._ix._read_toc()
         reusable = {}
         for reader, _offset in (_reader_leaves(previous) if previous is not None else []):
             segment = reader.segment()
             if segment is not None and not reader.is_closed:
                 reusable[segment.segment_id()] = reader
-        readers = []
-        for segment in toc.segments:
-            reader = reusable.get(segment.segment_id())
-            if reader is not None and reader.segment().deleted_count() == segment.deleted_count():
-                del reusable[segment.segment_id()]
-            else:
-                reader = SegmentReader(self._ix.storage, toc.schema, segment, generation=toc.generation)
-            readers.append(reader)
-        for reader in reusable.values():
+        for attempt in range(10):
+            readers, opened = [], []
+            try:
+                toc = self._ix._read_toc()
+                for segment in toc.segments:
+                    reader = reusable.get(segment.segment_id())
+                    if reader is None or reader.segment().deleted_count() != segment.deleted_count():
+                        reader = SegmentReader(self._ix.storage, toc.schema, segment, generation=toc.generation)
+                        opened.append(reader)
+                    readers.append(reader)
+                break
+            except OSError:
+                # A writer's commit removed the table of contents just listed, or a merged-away segment, before
+                # it was opened (Whoosh's own reader() retries the same way): read the newer contents again.
+                for reader in opened:
+                    reader.close()
+                if attempt == 9:
+                    raise
+                time.sleep(0.01)
+        kept = {id(r) for r in readers}
+        for reader in [r for r in reusable.values() if id(r) not in kept]:
             reader.close()  # merged away, or replaced by a reader with the newer deletions
         if not readers:
             return EmptyReader(toc.schema)

@@ -362,6 +362,7 @@ def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(ap
     inside one writer would leave two)."""
     import logging
     import threading
+    import traceback
     import time
 
     caplog.set_level(logging.ERROR)
@@ -370,7 +371,7 @@ def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(ap
         owned = [[add_lead(f"旬阳县并发测试{w}号{i}公司") for i in range(per_writer)] for w in range(writers)]
         staff = actor()
         user_id = staff.id
-    errors: list[BaseException] = []
+    errors: list[str] = []
     writers_done = threading.Event()
     searched = [0]
 
@@ -393,8 +394,8 @@ def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(ap
                         # The same lead twice in one update, as a service touching it twice would ask.
                         indexing.leads_changed([lead_id, lead_id])
                 db.session.remove()
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        except BaseException:  # noqa: BLE001
+            errors.append(traceback.format_exc())
 
     def read() -> None:
         try:
@@ -409,8 +410,8 @@ def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(ap
                     # A pause between searches, as staff make: SQLite's busy handler is not fair, and readers
                     # retaking the lock back to back could starve a writer past the busy timeout.
                     time.sleep(0.02)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        except BaseException:  # noqa: BLE001
+            errors.append(traceback.format_exc())
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
     readers = [threading.Thread(target=read) for _ in range(2)]

@@ -273,10 +273,11 @@ def test_concurrent_upserts_deletes_and_searches_keep_one_document_per_id(tmp_pa
     """Threads write overlapping batches (each id several times, some twice in one batch) and delete, while
     others search: each writer waits for the lock (no IndexBusy), and every id ends with exactly one document."""
     import threading
+    import traceback
 
     index = SearchIndex(tmp_path / "ix")
     index.upsert([make_doc(i, f"并发公司{i}号") for i in range(1, 41)])
-    errors: list[BaseException] = []
+    errors: list[str] = []
     done = threading.Event()
 
     def write(w: int) -> None:
@@ -286,8 +287,8 @@ def test_concurrent_upserts_deletes_and_searches_keep_one_document_per_id(tmp_pa
                 index.upsert(batch + batch[:2])  # the same id twice in one writer
                 if r == 4:
                     index.delete("lead", [i for i in range(1, 41) if i % 4 == w and i % 8 == w])
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        except BaseException:  # noqa: BLE001
+            errors.append(traceback.format_exc())
 
     def read() -> None:
         try:
@@ -296,8 +297,8 @@ def test_concurrent_upserts_deletes_and_searches_keep_one_document_per_id(tmp_pa
                 got = [item["id"] for item in result.items]
                 assert len(got) == len(set(got)) == result.total
                 assert {f["id"]: f["count"] for f in result.facets["county"]} == {}
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        except BaseException:  # noqa: BLE001
+            errors.append(traceback.format_exc())
 
     writers = [threading.Thread(target=write, args=(w,)) for w in range(4)]
     readers = [threading.Thread(target=read) for _ in range(2)]
