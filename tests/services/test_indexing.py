@@ -362,8 +362,8 @@ def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(ap
     inside one writer would leave two)."""
     import logging
     import threading
-    import traceback
     import time
+    import traceback
 
     caplog.set_level(logging.ERROR)
     writers, per_writer, rounds = 3, 6, 3
