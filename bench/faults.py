@@ -30,26 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.faults.harness import CountingSMTP, Instance, api, free_port, wait_for  # noqa: E402
+from tests.faults.harness import CountingSMTP, Instance, api, free_port, wait_for, write_stream  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
-
-
-def writes(base, token, lead_ids, acked, failures, stop, n):
-    count = 0
-    while not stop.is_set():
-        count += 1
-        summary = f"故障演练拜访 W{n}-{count}"
-        try:
-            status, body = api(base, token, "POST", f"/api/v1/leads/{lead_ids[count % len(lead_ids)]}/interactions",
-                               {"kind": "visit", "summary": summary}, timeout=30)
-        except OSError as exc:
-            failures.append(type(exc).__name__)
-            return
-        if status == 201:
-            acked.append((body["id"], summary))
-        else:
-            failures.append(status)
 
 
 def drill_kill9(cycles: int) -> list[str]:
@@ -69,7 +52,7 @@ def drill_kill9(cycles: int) -> list[str]:
         server = inst.serve(port)
         for cycle in range(1, cycles + 1):
             acked, failures, stop = [], [], threading.Event()
-            threads = [threading.Thread(target=writes, args=(base, token, lead_ids, acked, failures, stop, n))
+            threads = [threading.Thread(target=write_stream, args=(base, token, lead_ids, acked, failures, stop, n))
                        for n in range(8)]
             for t in threads:
                 t.start()

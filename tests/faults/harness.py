@@ -242,3 +242,23 @@ class CountingSMTP:
     def counts(self) -> Counter:
         with self.lock:
             return Counter(self.received)
+
+
+def write_stream(base: str, token: str, lead_ids: list[int], acked: list, failures: list, stop: threading.Event,
+                 n: int) -> None:
+    """Log visits until stopped or the connection fails; keep (id, summary) of each acknowledged one, and the
+    status of each refused one (or the exception's name where the connection broke) in `failures`."""
+    count = 0
+    while not stop.is_set():
+        count += 1
+        summary = f"故障演练拜访 W{n}-{count}"
+        try:
+            status, body = api(base, token, "POST", f"/api/v1/leads/{lead_ids[count % len(lead_ids)]}/interactions",
+                               {"kind": "visit", "summary": summary}, timeout=30)
+        except OSError as exc:
+            failures.append(type(exc).__name__)
+            return  # the server is gone
+        if status == 201:
+            acked.append((body["id"], summary))
+        else:
+            failures.append(status)
