@@ -45,7 +45,7 @@ lint: install-test
 BENCH_DOCS ?= 20000
 BENCH_ROWS ?= 100000
 bench: install catalog
-	$(BIN)/python bench/search_bench.py --docs $(BENCH_DOCS)
+	$(BIN)/python bench/search.py --leads $(BENCH_DOCS)
 	$(BIN)/python bench/import_bench.py --rows $(BENCH_ROWS) --format csv
 	$(BIN)/python bench/import_bench.py --rows $(BENCH_ROWS) --format xlsx
 
