@@ -84,7 +84,9 @@ JOBS: tuple[Job, ...] = (
         run=lambda now, cfg: outreach.create_due_campaigns(now)),
     Job("prune_login_attempts", at="03:15",
         run=lambda now, cfg: auth.prune_login_attempts(now)),
-    # The search index is derived data: repair drift every 10 minutes; merge its segments at night.
+    # The search index is derived data: index what the outbox still lists (an update that failed or was cut off)
+    # every minute, repair drift every 10 minutes, merge its segments at night.
+    Job("search_outbox", every=timedelta(minutes=1), run=lambda now, cfg: indexing.drain()),
     Job("search_reconcile", every=timedelta(minutes=10), run=lambda now, cfg: indexing.reconcile(now)),
     Job("search_optimize", at="02:30", run=lambda now, cfg: indexing.optimize()),
     # Last, so `run-jobs` sends what the jobs above planned in the same pass.

@@ -1,7 +1,10 @@
 """The search index kept true to the database, and lead search: the only caller of crm.search.
 
-The database is the truth. Services call leads_changed/projects_changed after their commit; a failure there is
-logged and left to reconcile() (every 10 minutes and on start), which compares stored versions with the rows.
+The database is the truth. Every flush that changes a lead, contact, tag, interaction, project, industry or county
+writes search_outbox entries in its own transaction (a rollback takes them away too). Services call
+leads_changed/projects_changed after their commit to index at once; drain() indexes whatever the outbox still
+lists (every minute and on start: an update that failed or was cut off by a crash); reconcile() (every 10 minutes
+and on start) compares stored versions with the rows and repairs what nothing listed (bulk SQL, imports).
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import chain as chained
 from types import SimpleNamespace
 
 try:
@@ -23,11 +27,22 @@ except ImportError:  # not POSIX: threads of one process are still kept in order
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, insert, inspect, select
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
-from crm.models import Contact, County, Industry, Interaction, Lead, LeadTag, Project, User
+from crm.models import (
+    Contact,
+    County,
+    Industry,
+    Interaction,
+    Lead,
+    LeadTag,
+    Project,
+    SearchOutboxEntry,
+    User,
+    project_leads,
+)
 from crm.search import SearchIndex
 from crm.services.permissions import require, rule
 
@@ -208,6 +223,7 @@ def _in_order():
             yield
             return
         path = os.path.abspath(current_app.config["SEARCH_INDEX_PATH"]) + ".order.lock"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "a+b") as handle:
             while True:
                 try:
@@ -230,14 +246,22 @@ def _apply(doc_type: str, ids: Iterable[int], ref: Reference | None = None) -> i
     ref = ref or Reference()
     _end_read()  # never wait for the lock inside a read: on SQLite (BEGIN IMMEDIATE) the holder needs to read too
     for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
         with _in_order():
             _end_read()  # a fresh read, taken under the lock: it sees every commit made before the lock
-            docs, gone = _LOADERS[doc_type](ids[start:start + CHUNK], ref)
-            _end_read()
-            index = search_index()
-            index.upsert(docs)
-            index.delete(doc_type, gone)
+            upto = _outbox_high_water()
+            _write_documents(doc_type, part, ref)
+            _forget(doc_type, part, upto)
     return len(ids)
+
+
+def _write_documents(doc_type: str, ids: list[int], ref: Reference) -> None:
+    """Read these documents and write them to the index (or remove them); call under _in_order()."""
+    docs, gone = _LOADERS[doc_type](ids, ref)
+    _end_read()
+    index = search_index()
+    index.upsert(docs)
+    index.delete(doc_type, gone)
 
 
 def _end_read() -> None:
@@ -282,6 +306,123 @@ def leads_removed(ids: Iterable[int]) -> None:
             search_index().delete("lead", [i for i in ids if i not in live])
     except Exception:  # noqa: BLE001  (the deletion is committed; reconcile removes what is left)
         log.exception("search index removal of %s leads failed; reconcile will repair it", len(ids))
+
+
+# ---- the outbox ----------------------------------------------------------------------------------
+
+OUTBOX_BATCH = 500  # outbox entries indexed per step of drain(), under one turn of _in_order()
+
+
+def _queue_flushed(session, _flush_context) -> None:
+    """after_flush: an outbox entry for each document the flush changed, written in the flush's transaction."""
+    pairs: set[tuple[str, int]] = set()
+    renamed, industries, counties = [], set(), set()
+    for obj in chained(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Lead):
+            pairs.add(("lead", obj.id))
+            if obj not in session.new and _changed_attribute(obj, "name"):
+                renamed.append(obj.id)  # projects show their leads' names
+        elif isinstance(obj, Contact | LeadTag):
+            pairs.add(("lead", obj.lead_id))
+        elif isinstance(obj, Interaction):
+            pairs.update((("lead", obj.lead_id), ("project", obj.project_id)))
+        elif isinstance(obj, Project):
+            pairs.add(("project", obj.id))
+        elif isinstance(obj, Industry) and obj not in session.new:
+            industries.add(obj.id)
+        elif isinstance(obj, County) and obj not in session.new and _changed_attribute(obj, "name"):
+            counties.add(obj.id)
+    pairs = {(t, i) for t, i in pairs if i is not None}
+    if not (pairs or renamed or industries or counties):
+        return
+    connection = session.connection()
+    if renamed:
+        pairs.update(("project", pid) for pid in connection.scalars(
+            select(project_leads.c.project_id).where(project_leads.c.lead_id.in_(renamed))))
+    if industries:  # synonyms and names are indexed with every lead of the industry and its sub-industries
+        subtree = _subtree(dict(connection.execute(select(Industry.id, Industry.parent_id)).all()), industries)
+        pairs.update(("lead", i) for i in connection.scalars(select(Lead.id).where(Lead.industry_id.in_(subtree))))
+        pairs.update(("project", i) for i in connection.scalars(
+            select(Project.id).where(Project.industry_id.in_(subtree))))
+    if counties:
+        pairs.update(("lead", i) for i in connection.scalars(select(Lead.id).where(Lead.home_county_id.in_(counties))))
+        pairs.update(("project", i) for i in connection.scalars(
+            select(Project.id).where(Project.county_id.in_(counties))))
+    now = datetime.now(UTC)
+    if pairs:  # a county or industry with no leads and no projects
+        connection.execute(insert(SearchOutboxEntry), [{"doc_type": t, "doc_id": i, "created_at": now}
+                                                       for t, i in sorted(pairs)])
+
+
+def _changed_attribute(obj, name: str) -> bool:
+    return inspect(obj).attrs[name].history.has_changes()
+
+
+def _subtree(parents: dict[int, int | None], roots: set[int]) -> set[int]:
+    found, grew = set(roots), True
+    while grew:
+        more = {i for i, parent in parents.items() if parent in found and i not in found}
+        found |= more
+        grew = bool(more)
+    return found
+
+
+if not event.contains(db.session, "after_flush", _queue_flushed):
+    event.listen(db.session, "after_flush", _queue_flushed)
+
+
+def _outbox_high_water() -> int:
+    """The newest outbox entry now: a document read after this covers every entry up to it."""
+    return db.session.scalar(select(func.max(SearchOutboxEntry.id))) or 0
+
+
+def _forget(doc_type: str, ids: list[int], upto: int) -> None:
+    """The index holds these documents as read after entry `upto`: their entries up to it are done."""
+    if upto and ids:
+        db.session.execute(delete(SearchOutboxEntry).where(
+            SearchOutboxEntry.doc_type == doc_type, SearchOutboxEntry.doc_id.in_(ids), SearchOutboxEntry.id <= upto))
+    db.session.commit()
+
+
+def outbox_size() -> int:
+    return db.session.scalar(select(func.count(SearchOutboxEntry.id))) or 0
+
+
+def drain(batch: int = OUTBOX_BATCH) -> int:
+    """Index every document the outbox lists, oldest entries first, and delete the entries done; returns the
+    number of entries. Each step reads its entries and then their documents under _in_order(), so a document
+    written is at least as new as the changes its entries stand for; a crash before the delete only repeats
+    the step."""
+    done, ref = 0, None
+    while True:
+        if db.session.scalar(select(SearchOutboxEntry.id).limit(1)) is None:
+            _end_read()
+            return done  # nothing listed: no turn of the lock (the job asks every minute)
+        ref = ref or Reference()
+        _end_read()
+        with _in_order():
+            _end_read()
+            rows = db.session.execute(select(SearchOutboxEntry.id, SearchOutboxEntry.doc_type,
+                                             SearchOutboxEntry.doc_id).order_by(SearchOutboxEntry.id)
+                                      .limit(batch)).all()
+            if not rows:
+                _end_read()
+                return done
+            _end_read()
+            by_type: dict[str, set[int]] = defaultdict(set)
+            for _id, doc_type, doc_id in rows:
+                by_type[doc_type].add(doc_id)
+            for doc_type, ids in by_type.items():
+                if doc_type in _LOADERS:
+                    _write_documents(doc_type, sorted(ids), ref)
+            entry_ids = [r[0] for r in rows]
+            for start in range(0, len(entry_ids), 900):
+                db.session.execute(delete(SearchOutboxEntry).where(
+                    SearchOutboxEntry.id.in_(entry_ids[start:start + 900])))
+            db.session.commit()
+        done += len(rows)
+        if len(rows) < batch:
+            return done
 
 
 # ---- drift and reconcile -------------------------------------------------------------------------
@@ -342,7 +483,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
             todo = [i for t, i in found["missing"] + found["stale"] if t == doc_type]
             _apply(doc_type, todo, ref)
             search_index().delete(doc_type, [i for t, i in found["extra"] if t == doc_type])
-        return {k: len(v) for k, v in found.items()}
+        return {**{k: len(v) for k, v in found.items()}, "outbox": drain()}
     finally:
         _reconcile_lock.release()
 
@@ -366,7 +507,11 @@ def rebuild(procs: int = 1) -> int:
     processes pay off only for a large city (starting them costs about a second)."""
     if db.session.scalar(select(func.count(Lead.id))) < 5000:
         procs = 1
-    return search_index().rebuild(all_documents(), procs=procs)
+    upto = _outbox_high_water()  # every document is read after this: the entries up to it are done
+    count = search_index().rebuild(all_documents(), procs=procs)
+    db.session.execute(delete(SearchOutboxEntry).where(SearchOutboxEntry.id <= upto))
+    db.session.commit()
+    return count
 
 
 def optimize() -> str:

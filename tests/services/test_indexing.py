@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import Contact, Industry, Interaction, Lead, LeadTag, Project, Role, User
+from crm.models import Contact, Industry, Interaction, Lead, LeadTag, Project, Role, SearchOutboxEntry, User
 from crm.search import IndexBusy
 from crm.services import indexing
 from crm.services.counties import county_by_code
@@ -190,7 +190,7 @@ def test_reconcile_makes_the_index_equal_the_database(app, actor):
         found_drift = indexing.drift()
         assert found_drift == {"missing": [("lead", ids["sneaked"])], "stale": [("lead", ids["edited"])],
                                "extra": sorted([("lead", ids["gone"]), ("project", 999)])}
-        assert indexing.reconcile(NOW) == {"missing": 1, "stale": 1, "extra": 2}
+        assert indexing.reconcile(NOW) == {"missing": 1, "stale": 1, "extra": 2, "outbox": 1}  # the deleted lead's
         assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
         assert indexing.search_index().stored_versions() == indexing.database_versions()
         assert found(actor(), "硫铁矿") == [ids["edited"]]
@@ -436,3 +436,97 @@ def test_concurrent_writes_and_searches_leave_the_index_equal_to_the_database(ap
         assert result["total"] == len(live)
         for w, ids in enumerate(owned):
             assert found(actor(), f'"并发测试{w}号1公司第{rounds - 1}版"')[:1] == [ids[1]]  # by its latest name
+
+
+# ---- the outbox --------------------------------------------------------------------------------------------------
+
+def outbox() -> list[tuple[str, int]]:
+    return sorted({tuple(r) for r in db.session.execute(select(SearchOutboxEntry.doc_type, SearchOutboxEntry.doc_id))})
+
+
+def test_a_rolled_back_change_writes_no_outbox_entry_and_never_reaches_the_index(app, actor):
+    with app.app_context():
+        lead_id = add_lead("石泉县蚕桑公司")
+        assert outbox() == []  # leads_changed indexed it and cleared its entry
+        db.session.get(Lead, lead_id).name = "石泉县丝绸公司"
+        db.session.flush()
+        assert outbox() == [("lead", lead_id)]  # written in the change's own transaction ...
+        db.session.rollback()
+        assert outbox() == []  # ... and gone with it
+        assert indexing.drain() == 0
+        assert found(actor(), "丝绸") == [] and found(actor(), "蚕桑") == [lead_id]
+
+
+def test_a_commit_whose_index_update_never_ran_is_indexed_by_drain(app, actor):
+    """A crash between the commit and the index write: the entry survives it, the next drain indexes it."""
+    with app.app_context():
+        lead_id = add_lead("平利县绞股蓝公司", notify=False)
+        contact_lead = add_lead("平利县茶饮公司")
+        db.session.add(Contact(lead_id=contact_lead, name="欧阳明", created_at=NOW, updated_at=NOW))
+        db.session.commit()
+        assert outbox() == [("lead", lead_id), ("lead", contact_lead)]
+        assert found(actor(), "绞股蓝") == []
+        assert indexing.drain() == 2
+        assert found(actor(), "绞股蓝") == [lead_id] and found(actor(), "欧阳明") == [contact_lead]
+        assert outbox() == [] and indexing.drift() == {"missing": [], "stale": [], "extra": []}
+
+
+def test_a_failed_index_update_keeps_its_entry_for_the_next_drain(app, monkeypatch, actor):
+    with app.app_context():
+        real = indexing.search_index
+
+        def busy():
+            raise IndexBusy("locked")
+
+        monkeypatch.setattr(indexing, "search_index", busy)
+        lead_id = add_lead("岚皋县魔芋公司")  # the hook fails after the commit
+        assert outbox() == [("lead", lead_id)]
+        monkeypatch.setattr(indexing, "search_index", real)
+        assert indexing.drain() == 1
+        assert found(actor(), "魔芋") == [lead_id] and outbox() == []
+
+
+def test_an_entry_written_after_the_documents_were_read_is_kept(app):
+    """_forget deletes only entries up to the high-water mark read before the documents."""
+    with app.app_context():
+        lead_id = add_lead("紫阳县富硒茶公司")
+        upto = indexing._outbox_high_water()
+        db.session.get(Lead, lead_id).notes = "新的备注"
+        db.session.commit()  # a change committed after the (pretend) read
+        indexing._forget("lead", [lead_id], upto)
+        assert outbox() == [("lead", lead_id)]
+
+
+def test_an_edited_industry_queues_its_leads_and_projects_and_drain_clears_the_drift(app):
+    with app.app_context():
+        lead_id = add_lead("汉滨区冷链物流园", industry="cold_chain")
+        other = add_lead("汉滨区文具店")
+        db.session.get(Industry, industry_id("cold_chain")).synonyms = ["冷链", "冷库", "冻品"]
+        db.session.commit()
+        assert ("lead", lead_id) in outbox() and ("lead", other) not in outbox()
+        assert indexing.drift()["stale"] == [("lead", lead_id)]
+        indexing.drain()
+        assert indexing.drift()["stale"] == [] and outbox() == []
+
+
+def test_a_renamed_lead_queues_its_projects(app, actor):
+    with app.app_context():
+        lead_id = add_lead("旬阳县拐枣酒业")
+        project = Project(name="拐枣深加工项目", county_id=county_by_code("610902").id,
+                          leads=[db.session.get(Lead, lead_id)])
+        db.session.add(project)
+        db.session.commit()
+        indexing.drain()
+        db.session.get(Lead, lead_id).name = "旬阳县拐枣集团"
+        db.session.commit()
+        assert outbox() == [("lead", lead_id), ("project", project.id)]
+        indexing.drain()
+        assert indexing.drift() == {"missing": [], "stale": [], "extra": []}
+
+
+def test_a_rebuild_clears_the_entries_it_covers(app):
+    with app.app_context():
+        add_lead("宁陕县板栗公司", notify=False)
+        assert len(outbox()) == 1
+        indexing.rebuild()
+        assert outbox() == []
