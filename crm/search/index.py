@@ -24,7 +24,7 @@ from whoosh.searching import Searcher
 
 from .highlight import highlights, needles
 from .query import build, parse
-from .schema import SCHEMA_VERSION, build_schema, doc_fields, uid_of, unpack
+from .schema import SCHEMA_VERSION, build_schema, doc_fields, field_postings, uid_of, unpack
 from .sets import SegmentCache, SetEvaluator, bits_of, positions
 
 log = logging.getLogger(__name__)
@@ -436,7 +436,7 @@ def _write_segment(six, docs: Iterable[dict]) -> None:
                     terms = postings.get(fieldname)
                     if terms is None:
                         terms = postings[fieldname] = {}
-                    for tbytes, _freq, weight, vbytes in field.index(value):
+                    for tbytes, _freq, weight, vbytes in field_postings(field, value):
                         entry = terms.get(tbytes)
                         if entry is None:
                             entry = terms[tbytes] = ([], [], [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 from whoosh import columns, formats
@@ -13,6 +14,7 @@ from .analysis import (
     JiebaCharsTokenizer,
     JiebaTokenizer,
     NgramTokenizer,
+    _ListTokenizer,
     clean,
     edges,
     fold,
@@ -69,6 +71,37 @@ class KEYS(FieldType):
 
     def __eq__(self, other):
         return type(self) is type(other)
+
+
+_KEYS_RE = re.compile(r"[^ \t\r\n]+")  # whoosh.analysis.SpaceSeparatedTokenizer's expression
+
+
+def field_postings(field: FieldType, value) -> list | object:
+    """(term bytes, frequency, weight, encoded value) for each term of one field value: what field.index(value)
+    yields, computed directly for this schema's own analysers — Whoosh makes a Token object and runs a chain of
+    generators per term (~3 µs each, ~175 terms per lead). Other fields go through field.index."""
+    if not isinstance(value, str):
+        return field.index(value)
+    fmt = field.format
+    analyzer = field.analyzer
+    if isinstance(field, KEYS):
+        fb = fmt.field_boost
+        return [(w.encode("utf-8"), 1, fb, b"") for w in set(_KEYS_RE.findall(value))]
+    if isinstance(analyzer, _ListTokenizer):
+        if type(fmt) is formats.Existence:
+            fb = fmt.field_boost
+            return [(w.encode("utf-8"), 1, fb, b"") for w in {t[0] for t in analyzer.tokens(value)}]
+        if type(fmt) is formats.Positions:
+            poses: dict[str, list[int]] = {}
+            for text, _start, _end, pos in analyzer.tokens(value):
+                got = poses.get(text)
+                if got is None:
+                    poses[text] = [pos]
+                else:
+                    got.append(pos)
+            fb = fmt.field_boost
+            return [(w.encode("utf-8"), len(p), float(len(p)) * fb, fmt.encode(p)) for w, p in poses.items()]
+    return field.index(value)
 
 
 def _unscored(field: FieldType) -> FieldType:

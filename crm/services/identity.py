@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.core import Pinyin
 from rapidfuzz import fuzz
 
 # --- 统一社会信用代码 (GB 32100-2015) -------------------------------------------------------------------
@@ -155,15 +157,18 @@ def _drop_qualifier(match: re.Match[str]) -> str:
     return "" if inner in _QUALIFIERS else f" {inner} "
 
 
+# The first prefix (longest first) that leaves something after it: the lookahead makes a prefix that is the whole
+# name fail and the alternation go on to shorter ones, as a loop over _REGION_PREFIXES would (one regex call
+# instead of ~380 startswith calls per name).
+_REGION_PREFIX_RE = re.compile("(?:" + "|".join(map(re.escape, _REGION_PREFIXES)) + ")(?=.)", re.DOTALL)
+
+
 def _strip_region(name: str) -> str:
-    stripped = True
-    while stripped:  # 陕西省安康市汉滨区… sheds one level at a time
-        stripped = False
-        for prefix in _REGION_PREFIXES:
-            if name.startswith(prefix) and len(name) > len(prefix):
-                name, stripped = name[len(prefix):], True
-                break
-    return name
+    while True:  # 陕西省安康市汉滨区… sheds one level at a time
+        match = _REGION_PREFIX_RE.match(name)
+        if match is None:
+            return name
+        name = name[match.end():]
 
 
 def _strip_legal_forms(name: str) -> str:
@@ -237,6 +242,19 @@ def pinyin_keys(text: str | None, *, person: bool = False) -> tuple[str, str]:
             full += syllables
             initials += [s[0] for s in syllables]
             text = text[len(surname):]
-    full += lazy_pinyin(text)
-    initials += lazy_pinyin(text, style=Style.FIRST_LETTER)
+    for word in _pinyin_seg(text):
+        word_full, word_initials = _word_keys(word)
+        full += word_full
+        initials += word_initials
     return _ascii_key(full), _ascii_key(initials)
+
+
+# lazy_pinyin(text) segments text (pypinyin's own segmentation) and converts word by word; doing the same with
+# each word's conversion remembered gives the same keys at a fraction of the cost (pypinyin spends ~0.1 ms of
+# Python per call): company names are made of a few thousand words, people's names of a few thousand characters.
+_pinyin_seg = Pinyin().seg
+
+
+@lru_cache(maxsize=100_000)
+def _word_keys(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(lazy_pinyin(word)), tuple(lazy_pinyin(word, style=Style.FIRST_LETTER))

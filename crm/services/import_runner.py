@@ -4,12 +4,9 @@ keeps what was done). Row rules live in crm.services.imports; nothing here is ca
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
@@ -327,28 +324,8 @@ class Importer:
 
 
 def pinyin_keys(name: str, *, person: bool) -> tuple[str, str]:
-    """identity.pinyin_keys with one pypinyin pass instead of two (half the cost; a test checks they agree):
-    a han character's initial is its syllable's first letter; Latin and digit runs pass through whole."""
-    if person:
-        return identity.pinyin_keys(name, person=True)  # surname readings: few rows, the exact rule
-    text_ = unicodedata.normalize("NFKC", name).strip()
-    full, initials, pos = [], [], 0
-    for item in lazy_pinyin(text_):
-        full.append(item)
-        if text_.startswith(item, pos):
-            initials.append(item)
-            pos += len(item)
-        else:
-            initials.append(item[:1])
-            pos += 1
-    return _ascii("".join(full)), _ascii("".join(initials))
-
-
-def _ascii(text_: str) -> str:
-    return _NOT_ASCII_KEY.sub("", text_.lower())
-
-
-_NOT_ASCII_KEY = re.compile(r"[^a-z0-9]")
+    """identity.pinyin_keys (which remembers each word's conversion, so it is cheap for a file's names)."""
+    return identity.pinyin_keys(name, person=person)
 
 
 class _Rejected(RowRejected):
