@@ -44,6 +44,7 @@ from crm.models import (
     project_leads,
 )
 from crm.search import SearchIndex
+from crm.services import search_fallback
 from crm.services.permissions import require, rule
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def _run_search(_actor: User, _obj) -> bool:
 _indexes: dict[str, SearchIndex] = {}
 _indexes_lock = threading.Lock()
 _reconcile_lock = threading.Lock()
+_filling: set[str] = set()  # paths of indexes being rebuilt from nothing by reconcile()
 
 
 def search_index() -> SearchIndex:
@@ -477,7 +479,14 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     try:
         found = drift()
         if len(found["missing"]) > max(1000, search_index().doc_count()):
-            return {"rebuilt": rebuild()}  # an empty or lost index: one writer beats hundreds of small commits
+            # An empty or lost index: one writer beats hundreds of small commits; searches meanwhile are
+            # answered from the database.
+            path = search_index().path
+            _filling.add(path)
+            try:
+                return {"rebuilt": rebuild(procs=min(2, os.cpu_count() or 1))}
+            finally:
+                _filling.discard(path)
         ref = Reference()
         for doc_type in ("lead", "project"):
             todo = [i for t, i in found["missing"] + found["stale"] if t == doc_type]
@@ -547,11 +556,28 @@ def search_leads(actor: User, q: str | None, filters: dict | None = None, sort: 
     (kind/status/key labels are lazy strings, translated when rendered)."""
     require(actor, "search.run")
     filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v not in (None, "")}
-    result = search_index().search(q, filters=filters, sort=sort, page=page, per_page=per_page)
     ref = Reference()
+    from_database = _filling_from_nothing()
+    if from_database:
+        result = search_fallback.search(q, filters=filters, sort=sort, page=page, per_page=per_page,
+                                        industries=ref.industries)
+    else:
+        result = search_index().search(q, filters=filters, sort=sort, page=page, per_page=per_page)
     items = _with_rows(result.items, ref)
     return {"total": result.total, "page": result.page, "per_page": result.per_page, "sort": result.sort,
-            "terms": result.terms, "items": items, "facets": _named_facets(result.facets, ref)}
+            "terms": result.terms, "items": items, "facets": _named_facets(result.facets, ref),
+            "from_database": from_database}
+
+
+def _filling_from_nothing() -> bool:
+    """Is the index being filled from nothing (missing, corrupt, new schema)? Then searches are answered from
+    the database (search_fallback) until the rebuild is in: an empty or half-filled index would find nothing."""
+    index = search_index()
+    if index.path in _filling:
+        return True
+    if index.doc_count():
+        return False
+    return db.session.scalar(select(Lead.id).where(Lead.deleted_at.is_(None)).limit(1)) is not None
 
 
 def _with_rows(items: list[dict], ref: Reference) -> list[dict]:

@@ -530,3 +530,66 @@ def test_a_rebuild_clears_the_entries_it_covers(app):
         assert len(outbox()) == 1
         indexing.rebuild()
         assert outbox() == []
+
+
+# ---- answered from the database while the index is filled from nothing ------------------------------------------
+
+def test_a_lost_index_is_answered_from_the_database_until_reconcile_has_rebuilt_it(app, make_user):
+    import shutil
+
+    from crm.services import leads
+
+    ref = make_user("county_staff", "610902")
+    with app.app_context():
+        user = db.session.get(User, ref.id)
+        tea = leads.create_lead(user, {"name": "汉滨区硒源富硒茶业有限公司", "kind": "enterprise", "is_key": True,
+                                       "industry_id": industry_id("selenium_tea"),
+                                       "contacts": [{"name": "张世波", "title": "董事长"}]}, now=NOW)
+        herbs = leads.create_lead(user, {"name": "汉滨区绞股蓝药业", "kind": "enterprise",
+                                         "industry_id": industry_id("tcm_herbs")}, now=NOW)
+        gone = leads.create_lead(user, {"name": "汉滨区停业茶厂", "kind": "enterprise",
+                                        "industry_id": industry_id("selenium_tea")}, now=NOW)
+        leads.delete_lead(user, gone.id, now=NOW)
+        path = indexing.search_index().path
+        indexing._indexes.clear()
+        shutil.rmtree(path)  # lost: the next open starts an empty index
+
+        result = indexing.search_leads(user, "茶叶")
+        assert result["from_database"] is True
+        assert [i["id"] for i in result["items"]] == [tea.id]  # a synonym of the sub-industry; not the deleted one
+        assert result["facets"]["industry"][0]["id"] == industry_id("selenium_food")  # counted with its parent
+        assert found(user, "硒源") == [tea.id]
+        assert found(user, "世波") == [tea.id]  # a contact's given name
+        assert found(user, "富硒食品") == [tea.id]  # the parent industry finds its sub-industries
+        assert found(user, "医药") == [herbs.id]
+        assert sorted(found(user, "hbq")) == sorted([tea.id, herbs.id])  # initials of 汉滨区…
+        assert found(user, "汉滨 -茶") == [herbs.id]
+        assert found(user, "汉滨", is_key=False) == [herbs.id]
+        assert found(user, "汉滨", is_key=True) == [tea.id]
+        assert found(user, "<script>\"'") == []
+        assert "<mark>" in indexing.search_leads(user, "硒源")["items"][0]["highlights"]["name"]
+
+        indexing.reconcile(NOW)
+        result = indexing.search_leads(user, "茶叶")
+        assert result["from_database"] is False and [i["id"] for i in result["items"]] == [tea.id]
+
+
+HOSTILE = ['"unbalanced', "AND OR NOT", "*", ":", "a" * 5000, "🐼熊猫", "％＿", "%_\\", "'; DROP TABLE leads; --",
+           "NOT", "-", '""', "张*", "county_id:1", "（全角）：“引号”"]
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_the_database_answer_takes_any_string(app, actor, q):
+    """Hostile strings through the database path: no error, and LIKE's % and _ never act as wildcards."""
+    import shutil
+
+    with app.app_context():
+        other = add_lead("汉滨区普通公司")
+        lead_id = add_lead("汉滨区百分号%公司")
+        path = indexing.search_index().path
+        indexing._indexes.clear()
+        shutil.rmtree(path)
+        result = indexing.search_leads(actor(), q, {"county_id": "x"} if q == "*" else {})
+        assert result["from_database"] is True
+        assert other not in [i["id"] for i in result["items"]]
+        assert found(actor(), "百分号%") == [lead_id]

@@ -96,3 +96,20 @@ def test_hostile_query_strings_never_produce_an_error_page(login_as, city, q):
 
 def test_search_requires_sign_in(client):
     assert client.get("/search/?q=医药").status_code == 302
+
+
+def test_while_a_lost_index_is_rebuilt_the_page_says_results_come_from_the_database(app, login_as, city):
+    import shutil
+
+    with app.app_context():
+        path = indexing.search_index().path
+    indexing._indexes.clear()
+    shutil.rmtree(path)
+    client = login_as("county_staff", "610902")
+    page = client.get("/search/?q=医药").get_data(as_text=True)
+    assert "搜索索引正在重建" in page
+    assert "安康生物<mark>医药</mark>有限公司" in page and "平利绞股蓝种植合作社" in page  # 中药材 is under 生物医药
+    with app.app_context():
+        indexing.reconcile(NOW)
+    page = client.get("/search/?q=医药").get_data(as_text=True)
+    assert "搜索索引正在重建" not in page and "平利绞股蓝种植合作社" in page
