@@ -24,7 +24,7 @@ from whoosh.searching import Searcher
 
 from .highlight import highlights, needles
 from .query import build, parse
-from .schema import SCHEMA_VERSION, build_schema, doc_fields, field_postings, uid_of, unpack
+from .schema import EXISTS, POSITIONS, SCHEMA_VERSION, build_schema, doc_fields, field_terms, uid_of, unpack
 from .sets import SegmentCache, SetEvaluator, bits_of, positions
 
 log = logging.getLogger(__name__)
@@ -414,14 +414,16 @@ def _write_segment(six, docs: Iterable[dict]) -> None:
     """Write docs (doc_fields dicts) as the one new segment of the fresh index six, as Whoosh's add_document and
     commit would, bar the posting pool: Whoosh puts every posting in a pool as a tuple, sorts them all and then
     adds them one call chain at a time (~4 µs each, ~175 per lead). Here each term's document numbers are
-    collected in a list (documents come in order, so they are already sorted) and written a block at a time.
+    collected in a list (documents come in order, so they are already sorted) and written a block at a time;
+    terms stay str until written (UTF-8 byte order is code point order, so they sort the same).
     The files are the same (tests/unit/test_search_segment.py compares postings, stored fields and columns).
     No field is scorable (schema._unscored), so there are no field lengths to keep."""
     writer = six.writer(limitmb=16)  # the pool stays empty
     try:
         schema = writer.schema
         perdoc = writer.perdocwriter
-        postings: dict[str, dict[bytes, tuple[list, list, list]]] = {}
+        # fieldname -> term -> docnums (EXISTS) or (docnums, weights, values) (POSITIONS: text; others: bytes)
+        postings: dict[str, tuple[str | None, dict]] = {}
         docnum = writer.docnum
         for fields in docs:
             perdoc.start_doc(docnum)
@@ -433,16 +435,37 @@ def _write_segment(six, docs: Iterable[dict]) -> None:
                 if field.scorable or field.vector or field.separate_spelling():  # pragma: no cover
                     raise ValueError(f"_write_segment cannot write field {fieldname!r} (lengths/vectors/spelling)")
                 if field.indexed:
-                    terms = postings.get(fieldname)
-                    if terms is None:
-                        terms = postings[fieldname] = {}
-                    for tbytes, _freq, weight, vbytes in field_postings(field, value):
-                        entry = terms.get(tbytes)
-                        if entry is None:
-                            entry = terms[tbytes] = ([], [], [])
-                        entry[0].append(docnum)
-                        entry[1].append(weight)
-                        entry[2].append(vbytes)
+                    kind, found = field_terms(field, value)
+                    slot = postings.get(fieldname)
+                    if slot is None:
+                        slot = postings[fieldname] = (kind, {})
+                    elif slot[0] != kind:  # pragma: no cover  (one field, one analyser)
+                        raise ValueError(f"field {fieldname!r} analysed two ways")
+                    terms = slot[1]
+                    if kind == EXISTS:
+                        for term in found:
+                            docs_of = terms.get(term)
+                            if docs_of is None:
+                                terms[term] = [docnum]
+                            else:
+                                docs_of.append(docnum)
+                    elif kind == POSITIONS:
+                        encode = field.format.encode
+                        for term, poslist in found.items():
+                            entry = terms.get(term)
+                            if entry is None:
+                                entry = terms[term] = ([], [], [])
+                            entry[0].append(docnum)
+                            entry[1].append(float(len(poslist)))
+                            entry[2].append(encode(poslist))
+                    else:
+                        for tbytes, _freq, weight, vbytes in found:
+                            entry = terms.get(tbytes)
+                            if entry is None:
+                                entry = terms[tbytes] = ([], [], [])
+                            entry[0].append(docnum)
+                            entry[1].append(weight)
+                            entry[2].append(vbytes)
                 perdoc.add_field(fieldname, field, value if field.stored else None, 0)
                 column = field.column_type
                 if column:
@@ -453,11 +476,20 @@ def _write_segment(six, docs: Iterable[dict]) -> None:
         writer._added = True
         fw = writer.fieldwriter
         for fieldname in sorted(postings):
-            fw.start_field(fieldname, schema[fieldname])
-            terms = postings.pop(fieldname)
-            for tbytes in sorted(terms):
-                fw.start_term(tbytes)
-                _add_postings(fw._postwriter, *terms[tbytes])
+            field = schema[fieldname]
+            kind, terms = postings.pop(fieldname)
+            fb = field.format.field_boost
+            fw.start_field(fieldname, field)
+            for term in sorted(terms):
+                fw.start_term(term.encode("utf-8") if kind else term)
+                if kind == EXISTS:
+                    ids = terms[term]
+                    _add_postings(fw._postwriter, ids, [fb] * len(ids), None)
+                elif kind == POSITIONS:
+                    ids, counts, values = terms[term]
+                    _add_postings(fw._postwriter, ids, [c * fb for c in counts], values)
+                else:
+                    _add_postings(fw._postwriter, *terms[term])
                 fw.finish_term()
             fw.finish_field()
     except BaseException:
@@ -466,7 +498,7 @@ def _write_segment(six, docs: Iterable[dict]) -> None:
     writer.commit(merge=False)
 
 
-def _add_postings(pw, ids: list[int], weights: list[float], values: list) -> None:
+def _add_postings(pw, ids: list[int], weights: list[float], values: list | None) -> None:
     """W3PostingsWriter.add_posting for a whole term at once (same block contents, same statistics)."""
     limit = pw._blocklimit
     for start in range(0, len(ids), limit):
@@ -477,7 +509,7 @@ def _add_postings(pw, ids: list[int], weights: list[float], values: list) -> Non
         block_weights = weights[start:end]
         pw._weights = array("f", block_weights)
         pw._maxweight = max(0, max(block_weights))
-        pw._values = [v for v in values[start:end] if v]
+        pw._values = [v for v in values[start:end] if v] if values is not None else []
 
 
 def _clear_dir(path: str) -> None:

@@ -76,32 +76,33 @@ class KEYS(FieldType):
 _KEYS_RE = re.compile(r"[^ \t\r\n]+")  # whoosh.analysis.SpaceSeparatedTokenizer's expression
 
 
-def field_postings(field: FieldType, value) -> list | object:
-    """(term bytes, frequency, weight, encoded value) for each term of one field value: what field.index(value)
-    yields, computed directly for this schema's own analysers — Whoosh makes a Token object and runs a chain of
-    generators per term (~3 µs each, ~175 terms per lead). Other fields go through field.index."""
-    if not isinstance(value, str):
-        return field.index(value)
-    fmt = field.format
-    analyzer = field.analyzer
-    if isinstance(field, KEYS):
-        fb = fmt.field_boost
-        return [(w.encode("utf-8"), 1, fb, b"") for w in set(_KEYS_RE.findall(value))]
-    if isinstance(analyzer, _ListTokenizer):
-        if type(fmt) is formats.Existence:
-            fb = fmt.field_boost
-            return [(w.encode("utf-8"), 1, fb, b"") for w in {t[0] for t in analyzer.tokens(value)}]
-        if type(fmt) is formats.Positions:
-            poses: dict[str, list[int]] = {}
-            for text, _start, _end, pos in analyzer.tokens(value):
-                got = poses.get(text)
-                if got is None:
-                    poses[text] = [pos]
-                else:
-                    got.append(pos)
-            fb = fmt.field_boost
-            return [(w.encode("utf-8"), len(p), float(len(p)) * fb, fmt.encode(p)) for w, p in poses.items()]
-    return field.index(value)
+EXISTS, POSITIONS = "exists", "positions"
+
+
+def field_terms(field: FieldType, value) -> tuple[str, object]:
+    """The terms of one field value for writing a segment, computed directly for this schema's own analysers
+    (Whoosh makes a Token object and runs a chain of generators per term, ~3 µs each, ~175 terms per lead):
+    (EXISTS, set of term strings) for an Existence field (all weights the field boost, no values);
+    (POSITIONS, {term: [positions]}) for a Positions field; otherwise (None, field.index(value)) — Whoosh's
+    own (term bytes, frequency, weight, encoded value) tuples."""
+    if isinstance(value, str):
+        fmt = field.format
+        analyzer = field.analyzer
+        if isinstance(field, KEYS):
+            return EXISTS, set(_KEYS_RE.findall(value))
+        if isinstance(analyzer, _ListTokenizer):
+            if type(fmt) is formats.Existence:
+                return EXISTS, {t[0] for t in analyzer.tokens(value)}
+            if type(fmt) is formats.Positions:
+                poses: dict[str, list[int]] = {}
+                for text, _start, _end, pos in analyzer.tokens(value):
+                    got = poses.get(text)
+                    if got is None:
+                        poses[text] = [pos]
+                    else:
+                        got.append(pos)
+                return POSITIONS, poses
+    return None, field.index(value)
 
 
 def _unscored(field: FieldType) -> FieldType:

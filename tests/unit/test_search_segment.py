@@ -65,3 +65,24 @@ def test_write_segment_matches_whoosh(tmp_path):
     assert max(info[0] for info in a["terms"].values()) > 300
     for key in ("postings", "terms", "stored", "pack"):
         assert a[key] == b[key], key
+
+
+def test_write_segment_writes_the_same_bytes(tmp_path):
+    docs = [doc_fields(d) for d in _docs(300)]
+    files = {}
+    for name in ("ours", "theirs"):
+        (tmp_path / name).mkdir()
+        ix = windex.create_in(str(tmp_path / name), build_schema())
+        if name == "ours":
+            _write_segment(ix, docs)
+        else:
+            writer = ix.writer()
+            for fields in docs:
+                writer.add_document(**fields)
+            writer.commit(merge=False)
+        (segment,) = ix._segments()
+        storage = segment.open_compound_file(ix.storage)  # the segment's files, packed in one
+        files[name] = {f.rsplit(".", 1)[-1]: storage.open_file(f).read() for f in storage.list()}
+        storage.close()
+    assert {"pst", "trm"} <= set(files["ours"])
+    assert files["ours"] == files["theirs"], sorted(files["ours"])
