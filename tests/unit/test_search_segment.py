@@ -82,7 +82,8 @@ def test_write_segment_writes_the_same_bytes(tmp_path):
             writer.commit(merge=False)
         (segment,) = ix._segments()
         storage = segment.open_compound_file(ix.storage)  # the segment's files, packed in one
-        files[name] = {f.rsplit(".", 1)[-1]: storage.open_file(f).read() for f in storage.list()}
+        prefix = segment.segment_id()
+        files[name] = {f.replace(prefix, ""): storage.open_file(f).read() for f in storage.list()}
         storage.close()
-    assert {"pst", "trm"} <= set(files["ours"])
+    assert {".pst", ".trm"} <= set(files["ours"])
     assert files["ours"] == files["theirs"], sorted(files["ours"])
