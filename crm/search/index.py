@@ -24,7 +24,7 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.index import LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
-from whoosh.system import pack_int, pack_ushort
+from whoosh.system import _INT_SIZE, _LONG_SIZE, pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
 from .highlight import highlights, needles
@@ -508,6 +508,9 @@ def _write_segment(six, docs: Iterable[dict]) -> None:
     writer.commit(merge=False)
 
 
+_EXTENT_SIZE = _LONG_SIZE + _INT_SIZE  # W3TermInfo.to_bytes ends with the postings' offset and length
+
+
 class _TermWriter:
     """W3FieldWriter.start_term, add per posting and finish_term for one field of a new segment, with the
     postings writer's blocks built in one go per block: Whoosh spends ~15 µs of calls per term, and a lead has
@@ -526,11 +529,12 @@ class _TermWriter:
         self.values_kind = "tuple" if fixedsize is None or fixedsize < 0 else "none" if fixedsize == 0 else "join"
         self.no_length = length_to_byte(None)
         self.zero_length = length_to_byte(0)
+        self.single: dict[tuple, tuple[bytes, bytes]] = {}
 
-    def write(self, btext: bytes, ids: list[int], weights: list[float], values: list | None) -> None:
-        postfile, limit, comp = self.postfile, self.limit, self.comp
+    def _encode(self, ids: list[int], weights: list[float], values: list | None) -> tuple[bytes, bytes]:
+        """(the term's posting bytes, its term info bytes bar the extent)."""
+        limit, comp = self.limit, self.comp
         info = W3TermInfo()
-        startoffset = postfile.tell()
         out = [WHOOSH3_HEADER_MAGIC]
         n = len(ids)
         for start in range(0, n, limit):
@@ -571,9 +575,23 @@ class _TermWriter:
             blocklength = len(infobytes) + len(databytes)
             out += [pack_int(-blocklength if end >= n else blocklength), infobytes, databytes]
         data = b"".join(out)
-        postfile.write(data)
-        info.set_extent(startoffset, len(data))
-        self.add_term(self.key_head + btext, info.to_bytes())
+        info.set_extent(0, len(data))
+        return data, info.to_bytes()[:-_EXTENT_SIZE]
+
+    def write(self, btext: bytes, ids: list[int], weights: list[float], values: list | None) -> None:
+        if len(ids) == 1:
+            # Most terms are one lead's own (its pinyin keys, n-grams): their bytes depend only on that posting.
+            key = (ids[0], weights[0], values[0] if values else None)
+            cached = self.single.get(key)
+            if cached is None:
+                cached = self.single[key] = self._encode(ids, weights, values)
+            data, head = cached
+        else:
+            data, head = self._encode(ids, weights, values)
+        offset = self.postfile.tell()
+        self.postfile.write(data)
+        self.add_term(self.key_head + btext, head + pack_long(offset) + pack_int(len(data)))
+
 
 def _clear_dir(path: str) -> None:
     for name in os.listdir(path):
