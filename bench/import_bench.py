@@ -13,6 +13,7 @@ import argparse
 import io
 import os
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -67,6 +68,12 @@ def csv_bytes(n: int) -> bytes:
     writer.writerow(HEADERS)
     writer.writerows(rows(n))
     return buf.getvalue().encode("gb18030")  # what Chinese Excel writes
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished children (the index worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -129,12 +136,15 @@ def main() -> None:
         batch_id = batch.id
         upload = time.perf_counter() - started
         print(f"upload check + store: {upload:.1f} s (declared rows: {batch.total_rows})")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         batch = imports.run_import(batch_id)
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         print(f"import: {batch.status} {batch.processed_rows} rows in {took:.1f} s = "
               f"{batch.processed_rows / took:,.0f} rows/s (created {batch.created_count}, skipped "
               f"{batch.skipped_count}, rejected {batch.error_count}; indexing {'off' if args.no_index else 'on'})")
+        print(f"  CPU {cpu:.1f} s (this process and the index workers) = {cpu / batch.processed_rows * 1000:.2f} ms "
+              f"per row: {(os.cpu_count() or 1) / (cpu / batch.processed_rows):,.0f} rows/s at most on "
+              f"{os.cpu_count()} idle cores")
         print(f"  leads {db.session.scalar(select(func.count(Lead.id)))}, "
               f"contacts {db.session.scalar(select(func.count(Contact.id)))}")
         if batch.error:
