@@ -253,8 +253,23 @@ class _ListTokenizer(Tokenizer):
 
 
 class JiebaTokenizer(_ListTokenizer):
+    """index_words of the value line by line (jieba never joins words across a line break), so each line's
+    analysis is the remembered one: a lead's name is also cut for its pinyin keys, and titles, regions and
+    notes like 总经理 or 台账导入 repeat across thousands of leads."""
+
     def tokens(self, value):
-        return index_words(fold(value))
+        value = fold(value)
+        if "\n" not in value:
+            return index_words(value)
+        out = []
+        offset = pos = 0
+        for line in value.split("\n"):
+            words = index_words(line)
+            if words:
+                out += [(w, start + offset, end + offset, p + pos) for w, start, end, p in words]
+                pos += words[-1][3] + 1  # sub-words share their word's position and follow it
+            offset += len(line) + 1
+        return out
 
 
 class JiebaCharsTokenizer(_ListTokenizer):

@@ -87,3 +87,15 @@ def test_write_segment_writes_the_same_bytes(tmp_path):
         storage.close()
     assert {".pst", ".trm"} <= set(files["ours"])
     assert files["ours"] == files["theirs"], sorted(files["ours"])
+
+
+def test_jieba_tokenizer_line_by_line_equals_one_pass():
+    from crm.search.analysis import JiebaTokenizer, _index_words, fold
+
+    rng = random.Random(9)
+    pieces = ["恩施硒源富硒茶业", "张世波", "总经理", "ABC 公司", "生物医药有限公司", "  ", "计划扩建茶园。", "Ｆｕｌｌ",
+              "单于", "", "x", "北京"]
+    tokenizer = JiebaTokenizer()
+    for _ in range(2000):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 5)))
+        assert list(tokenizer.tokens(text)) == _index_words(fold(text)), text
