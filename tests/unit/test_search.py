@@ -82,6 +82,15 @@ def test_words_may_match_different_fields(idx):
     assert ids(idx.search("富硒 总经理")) == [1]
 
 
+def test_county_names_are_words_in_running_text(tmp_path):
+    """jieba alone cuts 汉滨见张伟 as 汉滨见|张伟; the deployment's county names are added to its dictionary."""
+    index = SearchIndex(tmp_path / "index")
+    index.upsert([make_doc(1, "西安秦川康养公司", interactions=["汉滨见张伟，谈康养项目"]),
+                  make_doc(2, "岚皋县民宿公司", notes="镇坪考察后回岚皋")])
+    assert ids(index.search("康养 汉滨")) == [1]
+    assert ids(index.search("镇坪")) == [2]
+
+
 def test_words_are_anded_by_default_and_or_widens(idx):
     assert ids(idx.search("医药 平利")) == [3]
     assert sorted(ids(idx.search("新材料 OR 中药材"))) == [3, 4]
