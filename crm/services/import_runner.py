@@ -191,7 +191,7 @@ class Importer:
 
     def _flush(self, chunk: Chunk, *, last: bool = False) -> None:
         now = datetime.now(UTC)
-        created_ids = self._insert_leads(chunk, now)
+        inserted = self._insert_leads(chunk, now)
         self._apply_updates(chunk, now)
         if chunk.results:
             rows = []
@@ -217,19 +217,20 @@ class Importer:
                          after={"created": batch.created_count, "updated": batch.updated_count,
                                 "skipped": batch.skipped_count, "rejected": batch.error_count})
         db.session.commit()
-        self._index(created_ids, [target.id for _n, target, _c in chunk.updates])
+        self._index(inserted, [target.id for _n, target, _c in chunk.updates])
 
-    def _index(self, created_ids: list[int], updated_ids: list[int]) -> None:
+    def _index(self, inserted: tuple[list[dict], list[dict], list[dict]], updated_ids: list[int]) -> None:
         """Updated leads through the usual hook (few, and they are in the index already); new ones are
         collected and added in large batches (see IndexFeed). Runs after the commit, with no read open."""
         if updated_ids:
             leads_changed(updated_ids)
             db.session.rollback()
-        self.feed.add(created_ids)
+        self.feed.add(*inserted)
 
-    def _insert_leads(self, chunk: Chunk, now: datetime) -> list[int]:
+    def _insert_leads(self, chunk: Chunk, now: datetime) -> tuple[list[dict], list[dict], list[dict]]:
+        """Insert the chunk's new leads with their contacts and tags; returns the rows inserted of each."""
         if not chunk.creates:
-            return []
+            return [], [], []
         ids = self._allocate_ids(len(chunk.creates))
         rows = []
         for target, lead_id in zip(chunk.creates, ids, strict=True):
@@ -251,7 +252,7 @@ class Importer:
         for target in chunk.creates:
             for first, reason in target.claims:
                 self._open_conflict(first, target, reason, now)
-        return ids
+        return rows, contacts, tags
 
     def _allocate_ids(self, n: int) -> list[int]:
         """Ids for n new leads, so one executemany inserts them (RETURNING with row order falls back to one
