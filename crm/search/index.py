@@ -264,6 +264,11 @@ class SearchIndex:
     def doc_count(self) -> int:
         return self._ix.doc_count()
 
+    def is_empty(self) -> bool:
+        """No live document, as this thread's searcher sees it (cheap: doc_count() opens every segment)."""
+        searcher, _view = self._current()
+        return searcher.doc_count() == 0
+
     def _current(self):
         """This thread's searcher (refreshed when the index changed) and the view of its generation."""
         searcher = getattr(self._local, "searcher", None)

@@ -575,7 +575,7 @@ def _filling_from_nothing() -> bool:
     index = search_index()
     if index.path in _filling:
         return True
-    if index.doc_count():
+    if not index.is_empty():
         return False
     return db.session.scalar(select(Lead.id).where(Lead.deleted_at.is_(None)).limit(1)) is not None
 
