@@ -74,6 +74,7 @@ class SearchIndex:
         self._segment_leaves = SegmentCache()  # (segment id, leaf) -> bitset, kept across writes
         self._view_lock = threading.Lock()
         os.makedirs(self.path, exist_ok=True)
+        _remove_abandoned_staging(os.path.dirname(os.path.abspath(self.path)))
         self._ix = None
         if self._version_on_disk() == SCHEMA_VERSION:
             with warnings.catch_warnings():  # Whoosh leaves a bad file open when it fails to read it
@@ -416,6 +417,27 @@ def add_new_at(path: str, docs: list[dict]) -> int:
 
 
 REBUILD_BATCH = 20_000  # documents per segment of a rebuild: 100,000 leads make 5 segments
+
+
+STAGING_ABANDONED = 6 * 3600  # seconds untouched after which a staging directory is a crashed write's leftover
+
+
+def _remove_abandoned_staging(parent: str, now: float | None = None) -> None:
+    """Delete `.staging-*` directories a killed rebuild or import left beside the index (a live one is touched
+    every few seconds; a rebuild of 100,000 leads takes about two minutes)."""
+    now = time.time() if now is None else now
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(".staging-")]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(parent, name)
+        try:
+            if now - os.path.getmtime(path) > STAGING_ABANDONED:
+                shutil.rmtree(path, ignore_errors=True)
+                log.warning("removed %s, left by an interrupted index write", path)
+        except OSError:
+            continue
 
 
 def _stage_segment(staging: str, docs: list[dict]) -> str:

@@ -358,3 +358,14 @@ def test_rebuild_in_batches_and_processes_replaces_everything_at_once(idx, monke
     assert idx.search("汉阴魔芋集团").items[0]["id"] == 10  # a repeated id: the last one wins
     assert {f["id"]: f["count"] for f in idx.search("魔芋").facets["county"]} == {10: 2, 11: 2}  # 10 replaced
     assert not [n for n in os.listdir(os.path.dirname(idx.path)) if n.startswith(".staging-")]
+
+
+def test_staging_directories_left_by_a_killed_write_are_removed_on_open(tmp_path):
+    old, fresh = tmp_path / ".staging-old", tmp_path / ".staging-fresh"
+    for d in (old, fresh):
+        (d / "segment").mkdir(parents=True)
+    long_ago = os.path.getmtime(fresh) - 7 * 3600
+    os.utime(old, (long_ago, long_ago))
+    SearchIndex(tmp_path / "index")
+    assert not old.exists()
+    assert fresh.exists()  # may belong to a rebuild or import running now
