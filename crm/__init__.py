@@ -33,6 +33,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from crm import extensions, models  # noqa: F401  (models: every table registered before migrations look)
+    from crm.services import search_outbox  # noqa: F401  (its after_flush hook queues search index updates)
 
     extensions.init_app(app)
 

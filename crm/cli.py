@@ -181,7 +181,7 @@ def reindex_command(check, procs):
     import os
     import time
 
-    from crm.services import indexing
+    from crm.services import indexing, search_outbox
 
     if check:
         found = indexing.drift()
@@ -189,7 +189,7 @@ def reindex_command(check, procs):
             sample = ", ".join(f"{t}:{i}" for t, i in found[what][:10])
             click.echo(f"{what}: {len(found[what])}" + (f"  ({sample}{' …' if len(found[what]) > 10 else ''})"
                                                           if sample else ""))
-        click.echo(f"waiting in the outbox: {indexing.outbox_size()}  (indexed within a minute by the scheduler)")
+        click.echo(f"waiting in the outbox: {search_outbox.size()}  (indexed within a minute by the scheduler)")
         if any(found.values()):
             click.echo("the search index has drifted from the database; run `flask crm reindex`", err=True)
             sys.exit(1)

@@ -16,8 +16,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from itertools import chain as chained
+from datetime import datetime
 from types import SimpleNamespace
 
 try:
@@ -27,7 +26,7 @@ except ImportError:  # not POSIX: threads of one process are still kept in order
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
@@ -39,12 +38,10 @@ from crm.models import (
     Lead,
     LeadTag,
     Project,
-    SearchOutboxEntry,
     User,
-    project_leads,
 )
 from crm.search import SearchIndex
-from crm.services import search_fallback
+from crm.services import search_fallback, search_outbox
 from crm.services.permissions import require, rule
 
 log = logging.getLogger(__name__)
@@ -251,9 +248,9 @@ def _apply(doc_type: str, ids: Iterable[int], ref: Reference | None = None) -> i
         part = ids[start:start + CHUNK]
         with _in_order():
             _end_read()  # a fresh read, taken under the lock: it sees every commit made before the lock
-            upto = _outbox_high_water()
+            upto = search_outbox.high_water()
             _write_documents(doc_type, part, ref)
-            _forget(doc_type, part, upto)
+            search_outbox.forget(doc_type, part, upto)
     return len(ids)
 
 
@@ -315,81 +312,6 @@ def leads_removed(ids: Iterable[int]) -> None:
 OUTBOX_BATCH = 500  # outbox entries indexed per step of drain(), under one turn of _in_order()
 
 
-def _queue_flushed(session, _flush_context) -> None:
-    """after_flush: an outbox entry for each document the flush changed, written in the flush's transaction."""
-    pairs: set[tuple[str, int]] = set()
-    renamed, industries, counties = [], set(), set()
-    for obj in chained(session.new, session.dirty, session.deleted):
-        if isinstance(obj, Lead):
-            pairs.add(("lead", obj.id))
-            if obj not in session.new and _changed_attribute(obj, "name"):
-                renamed.append(obj.id)  # projects show their leads' names
-        elif isinstance(obj, Contact | LeadTag):
-            pairs.add(("lead", obj.lead_id))
-        elif isinstance(obj, Interaction):
-            pairs.update((("lead", obj.lead_id), ("project", obj.project_id)))
-        elif isinstance(obj, Project):
-            pairs.add(("project", obj.id))
-        elif isinstance(obj, Industry) and obj not in session.new:
-            industries.add(obj.id)
-        elif isinstance(obj, County) and obj not in session.new and _changed_attribute(obj, "name"):
-            counties.add(obj.id)
-    pairs = {(t, i) for t, i in pairs if i is not None}
-    if not (pairs or renamed or industries or counties):
-        return
-    connection = session.connection()
-    if renamed:
-        pairs.update(("project", pid) for pid in connection.scalars(
-            select(project_leads.c.project_id).where(project_leads.c.lead_id.in_(renamed))))
-    if industries:  # synonyms and names are indexed with every lead of the industry and its sub-industries
-        subtree = _subtree(dict(connection.execute(select(Industry.id, Industry.parent_id)).all()), industries)
-        pairs.update(("lead", i) for i in connection.scalars(select(Lead.id).where(Lead.industry_id.in_(subtree))))
-        pairs.update(("project", i) for i in connection.scalars(
-            select(Project.id).where(Project.industry_id.in_(subtree))))
-    if counties:
-        pairs.update(("lead", i) for i in connection.scalars(select(Lead.id).where(Lead.home_county_id.in_(counties))))
-        pairs.update(("project", i) for i in connection.scalars(
-            select(Project.id).where(Project.county_id.in_(counties))))
-    now = datetime.now(UTC)
-    if pairs:  # a county or industry with no leads and no projects
-        connection.execute(insert(SearchOutboxEntry), [{"doc_type": t, "doc_id": i, "created_at": now}
-                                                       for t, i in sorted(pairs)])
-
-
-def _changed_attribute(obj, name: str) -> bool:
-    return inspect(obj).attrs[name].history.has_changes()
-
-
-def _subtree(parents: dict[int, int | None], roots: set[int]) -> set[int]:
-    found, grew = set(roots), True
-    while grew:
-        more = {i for i, parent in parents.items() if parent in found and i not in found}
-        found |= more
-        grew = bool(more)
-    return found
-
-
-if not event.contains(db.session, "after_flush", _queue_flushed):
-    event.listen(db.session, "after_flush", _queue_flushed)
-
-
-def _outbox_high_water() -> int:
-    """The newest outbox entry now: a document read after this covers every entry up to it."""
-    return db.session.scalar(select(func.max(SearchOutboxEntry.id))) or 0
-
-
-def _forget(doc_type: str, ids: list[int], upto: int) -> None:
-    """The index holds these documents as read after entry `upto`: their entries up to it are done."""
-    if upto and ids:
-        db.session.execute(delete(SearchOutboxEntry).where(
-            SearchOutboxEntry.doc_type == doc_type, SearchOutboxEntry.doc_id.in_(ids), SearchOutboxEntry.id <= upto))
-    db.session.commit()
-
-
-def outbox_size() -> int:
-    return db.session.scalar(select(func.count(SearchOutboxEntry.id))) or 0
-
-
 def drain(batch: int = OUTBOX_BATCH) -> int:
     """Index every document the outbox lists, oldest entries first, and delete the entries done; returns the
     number of entries. Each step reads its entries and then their documents under _in_order(), so a document
@@ -397,31 +319,24 @@ def drain(batch: int = OUTBOX_BATCH) -> int:
     the step."""
     done, ref = 0, None
     while True:
-        if db.session.scalar(select(SearchOutboxEntry.id).limit(1)) is None:
+        if search_outbox.is_empty():
             _end_read()
             return done  # nothing listed: no turn of the lock (the job asks every minute)
         ref = ref or Reference()
         _end_read()
         with _in_order():
             _end_read()
-            rows = db.session.execute(select(SearchOutboxEntry.id, SearchOutboxEntry.doc_type,
-                                             SearchOutboxEntry.doc_id).order_by(SearchOutboxEntry.id)
-                                      .limit(batch)).all()
-            if not rows:
-                _end_read()
-                return done
+            rows = search_outbox.oldest(batch)
             _end_read()
+            if not rows:
+                return done
             by_type: dict[str, set[int]] = defaultdict(set)
             for _id, doc_type, doc_id in rows:
                 by_type[doc_type].add(doc_id)
             for doc_type, ids in by_type.items():
                 if doc_type in _LOADERS:
                     _write_documents(doc_type, sorted(ids), ref)
-            entry_ids = [r[0] for r in rows]
-            for start in range(0, len(entry_ids), 900):
-                db.session.execute(delete(SearchOutboxEntry).where(
-                    SearchOutboxEntry.id.in_(entry_ids[start:start + 900])))
-            db.session.commit()
+            search_outbox.remove([r[0] for r in rows])
         done += len(rows)
         if len(rows) < batch:
             return done
@@ -516,10 +431,9 @@ def rebuild(procs: int = 1) -> int:
     processes pay off only for a large city (starting them costs about a second)."""
     if db.session.scalar(select(func.count(Lead.id))) < 5000:
         procs = 1
-    upto = _outbox_high_water()  # every document is read after this: the entries up to it are done
+    upto = search_outbox.high_water()  # every document is read after this: the entries up to it are done
     count = search_index().rebuild(all_documents(), procs=procs)
-    db.session.execute(delete(SearchOutboxEntry).where(SearchOutboxEntry.id <= upto))
-    db.session.commit()
+    search_outbox.remove([], upto=upto)
     return count
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import Contact, Industry, Interaction, Lead, LeadTag, Project, Role, SearchOutboxEntry, User
 from crm.search import IndexBusy
-from crm.services import indexing
+from crm.services import indexing, search_outbox
 from crm.services.counties import county_by_code
 from crm.services.permissions import can
 
@@ -487,13 +487,13 @@ def test_a_failed_index_update_keeps_its_entry_for_the_next_drain(app, monkeypat
 
 
 def test_an_entry_written_after_the_documents_were_read_is_kept(app):
-    """_forget deletes only entries up to the high-water mark read before the documents."""
+    """forget deletes only entries up to the high-water mark read before the documents."""
     with app.app_context():
         lead_id = add_lead("紫阳县富硒茶公司")
-        upto = indexing._outbox_high_water()
+        upto = search_outbox.high_water()
         db.session.get(Lead, lead_id).notes = "新的备注"
         db.session.commit()  # a change committed after the (pretend) read
-        indexing._forget("lead", [lead_id], upto)
+        search_outbox.forget("lead", [lead_id], upto)
         assert outbox() == [("lead", lead_id)]
 
 
