@@ -62,6 +62,15 @@ def descendant_ids(industry_id: int) -> list[int]:
     return found
 
 
+def subtree(parents: dict[int, int | None], roots: set[int]) -> set[int]:
+    """roots and every industry under them, given each industry's parent id (for callers that hold the table)."""
+    found, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {i for i, parent in parents.items() if parent in frontier and i not in found}
+        found |= frontier
+    return found
+
+
 def ancestors(industry: Industry | None) -> list[Industry]:
     """The industry followed by its parents up to the top."""
     chain = []

@@ -16,25 +16,21 @@ from crm.extensions import db
 from crm.models import Contact, Lead, LeadTag, Project
 from crm.search.highlight import highlights, needles
 from crm.search.query import parse
+from crm.services.industries import subtree
 
 MAX_PER_PAGE = 100
 _LATIN = re.compile(r"[^a-z0-9]")
 
 
-def _descendants(industries: dict, roots: set[int]) -> set[int]:
-    found, grew = set(roots), True
-    while grew:
-        more = {i for i, row in industries.items() if row.parent_id in found and i not in found}
-        found |= more
-        grew = bool(more)
-    return found
+def _subtree(industries: dict, roots: set[int]) -> set[int]:
+    return subtree({i: row.parent_id for i, row in industries.items()}, roots)
 
 
 def _industries_named(industries: dict, text: str) -> set[int]:
     """Industries whose name or a synonym contains the word, with their sub-industries."""
     hits = {i for i, row in industries.items()
             if text in row.name or any(text in s for s in (row.synonyms or []))}
-    return _descendants(industries, hits) if hits else set()
+    return _subtree(industries, hits) if hits else set()
 
 
 def _lead_clause(clause, industries: dict):
@@ -94,7 +90,7 @@ def search(q: object, *, filters: dict, sort: str, page: int, per_page: int, ind
     leads = [Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None), *_where(parsed, _lead_clause, industries)]
     projects = [Project.deleted_at.is_(None), *_where(parsed, _project_clause, industries)]
     if industry_id is not None:
-        subtree = _descendants(industries, {industry_id})
+        subtree = _subtree(industries, {industry_id})
         leads.append(Lead.industry_id.in_(subtree))
         projects.append(Project.industry_id.in_(subtree))
     if county_id is not None:

@@ -21,6 +21,7 @@ from crm.models import (
     SearchOutboxEntry,
     project_leads,
 )
+from crm.services import industries as industries_service
 
 
 def _queue_flushed(session, _flush_context) -> None:
@@ -50,7 +51,7 @@ def _queue_flushed(session, _flush_context) -> None:
         pairs.update(("project", pid) for pid in connection.scalars(
             select(project_leads.c.project_id).where(project_leads.c.lead_id.in_(renamed))))
     if industries:  # synonyms and names are indexed with every lead of the industry and its sub-industries
-        subtree = _subtree(dict(connection.execute(select(Industry.id, Industry.parent_id)).all()), industries)
+        subtree = industries_service.subtree(dict(connection.execute(select(Industry.id, Industry.parent_id)).all()), industries)
         pairs.update(("lead", i) for i in connection.scalars(select(Lead.id).where(Lead.industry_id.in_(subtree))))
         pairs.update(("project", i) for i in connection.scalars(
             select(Project.id).where(Project.industry_id.in_(subtree))))
@@ -66,15 +67,6 @@ def _queue_flushed(session, _flush_context) -> None:
 
 def _changed_attribute(obj, name: str) -> bool:
     return inspect(obj).attrs[name].history.has_changes()
-
-
-def _subtree(parents: dict[int, int | None], roots: set[int]) -> set[int]:
-    found, grew = set(roots), True
-    while grew:
-        more = {i for i, parent in parents.items() if parent in found and i not in found}
-        found |= more
-        grew = bool(more)
-    return found
 
 
 if not event.contains(db.session, "after_flush", _queue_flushed):
