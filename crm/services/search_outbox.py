@@ -51,7 +51,8 @@ def _queue_flushed(session, _flush_context) -> None:
         pairs.update(("project", pid) for pid in connection.scalars(
             select(project_leads.c.project_id).where(project_leads.c.lead_id.in_(renamed))))
     if industries:  # synonyms and names are indexed with every lead of the industry and its sub-industries
-        subtree = industries_service.subtree(dict(connection.execute(select(Industry.id, Industry.parent_id)).all()), industries)
+        parents = dict(connection.execute(select(Industry.id, Industry.parent_id)).all())
+        subtree = industries_service.subtree(parents, industries)
         pairs.update(("lead", i) for i in connection.scalars(select(Lead.id).where(Lead.industry_id.in_(subtree))))
         pairs.update(("project", i) for i in connection.scalars(
             select(Project.id).where(Project.industry_id.in_(subtree))))
@@ -60,7 +61,7 @@ def _queue_flushed(session, _flush_context) -> None:
         pairs.update(("project", i) for i in connection.scalars(
             select(Project.id).where(Project.county_id.in_(counties))))
     now = datetime.now(UTC)
-    if pairs:  # a county or industry with no leads and no projects
+    if pairs:  # empty when the only change was an industry or county that no lead or project uses
         connection.execute(insert(SearchOutboxEntry), [{"doc_type": t, "doc_id": i, "created_at": now}
                                                        for t, i in sorted(pairs)])
 
