@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from crm.services import auth, tokens, users
 from crm.services.errors import AuthError, InvalidInput
 from crm.web.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, TokenForm
 from crm.web.forms import populate_errors
+from crm.web.redirects import safe_path
 
 bp = Blueprint("auth", __name__)
 
@@ -25,13 +25,8 @@ AUTH_MESSAGES = {
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: no scheme, no host, no backslash tricks (//evil, /\\evil)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("home.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return url_for("home.index")
-    return target
+    """Only same-site paths (crm/web/redirects.py)."""
+    return safe_path(target, url_for("home.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

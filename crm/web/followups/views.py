@@ -15,6 +15,7 @@ from crm.services.permissions import can
 from crm.web.followups import labels
 from crm.web.followups.forms import CompleteForm, FollowupForm, HandoffForm, ReasonForm
 from crm.web.forms import choices, populate_errors
+from crm.web.redirects import safe_path
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 
@@ -42,7 +43,7 @@ def _flash_errors(error: InvalidInput) -> None:
 
 def _back(default: str):
     target = request.form.get("next") or request.args.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+    return redirect(safe_path(target, default))
 
 
 @bp.route("/mine")
