@@ -23,7 +23,7 @@ FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "foll
 
 
 def init_app(app: Flask) -> None:
-    from crm.web import request_guards
+    from crm.web import request_guards, security_headers
 
     request_guards.init_app(app)  # before the blueprints: their routes use the bounded <int:> converter
     for name in FEATURES:
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     _init_login()
     _register_errors(app)
     app.before_request(_remember_client_ip)
+    security_headers.init_app(app)
     app.json.ensure_ascii = False  # API.md: Chinese text unescaped
     app.jinja_env.globals.update(get_locale=get_locale, can=can, now_utc=lambda: datetime.now(UTC), nav_items=labels.nav_items,
                                  role_label=labels.role_label, county_kind_label=labels.county_kind_label)
