@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     _configure(app, test_config)
+    _trust_proxies(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -29,6 +30,15 @@ def _configure(app: Flask, test_config: dict | None) -> None:
     from crm import config
 
     config.load(app, test_config)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind a proxy every request comes from its address: take the client's from the trusted hops only."""
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

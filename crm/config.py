@@ -37,6 +37,8 @@ DEFAULTS: dict = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
     "LOGIN_IP_MAX_FAILURES": 30,
+    # How many proxies in front of gunicorn set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0 trusts none.
+    "PROXY_FIX_X_FOR": 0,
     # argon2 parameters (OWASP minimum is t=2, m=19 MiB); tests use cheaper ones.
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,
