@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import County, Role, User
+from crm.models import ApiToken, County, Role, User
 from crm.models.user import new_session_token
 from crm.services import audit
 from crm.services.errors import InvalidInput, NotFound
@@ -99,7 +99,7 @@ def create_user(actor: User, data: dict, *, now: datetime) -> User:
     return user
 
 
-def update_user(actor: User, user_id: int, data: dict) -> User:
+def update_user(actor: User, user_id: int, data: dict, *, now: datetime | None = None) -> User:
     """Admins edit anyone (role, county, active flag too); a user edits their own profile fields."""
     user = get_user(user_id)
     admin_edit = actor.role == Role.ADMIN
@@ -119,11 +119,18 @@ def update_user(actor: User, user_id: int, data: dict) -> User:
         setattr(user, key, value)
     if before["is_active_user"] and not user.is_active_user:
         user.session_token = new_session_token()  # deactivation ends every session at once
+        _revoke_tokens(actor, user, now or datetime.now(UTC))  # and its API tokens, for good: reactivating revives none
     old, new = audit.changes(before, snapshot(user))
     if new:
         audit.record(actor, "update", "user", user.id, summary=user.username, before=old, after=new)
     db.session.commit()
     return user
+
+
+def _revoke_tokens(actor: User, user: User, now: datetime) -> None:
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+        audit.record(actor, "revoke", "api_token", token.id, summary=token.prefix)
 
 
 def reset_password(actor: User, user_id: int, password: str, *, now: datetime) -> None:
