@@ -801,6 +801,13 @@ def rejected_rows(actor: User, batch_id: int, *, outcome: str | None = "rejected
     return headers, rows
 
 
+def record_rows_download(actor: User, batch_id: int, *, outcome: str, fmt: str, total: int) -> None:
+    """The rows carry personal data (names, mobiles): each download leaves a trace (DESIGN.md §4)."""
+    get_batch(actor, batch_id)
+    audit.record(actor, "export", "import_batch", batch_id, summary=f"rows.{fmt} {outcome} ({total})")
+    db.session.commit()
+
+
 def row_results(actor: User, batch_id: int, *, limit: int | None = None) -> list[ImportRowResult]:
     batch = get_batch(actor, batch_id)
     stmt = select(ImportRowResult).where(ImportRowResult.batch_id == batch.id).order_by(ImportRowResult.row_number)

@@ -120,6 +120,7 @@ def rows(batch_id: int, fmt: str):
     outcome = request.args.get("outcome", "rejected")
     headers, rows_ = imports.rejected_rows(current_user, batch_id, outcome=outcome if outcome != "all" else None)
     content = write_xlsx(headers, rows_, sheet_title=_("Rejected rows")) if fmt == "xlsx" else write_csv(headers, rows_)
+    imports.record_rows_download(current_user, batch_id, outcome=outcome, fmt=fmt, total=len(rows_))
     return _download(f"import-{batch_id}-{outcome}.{fmt}", content, exports.FORMATS[fmt])
 
 
