@@ -38,6 +38,10 @@ ORDER = {Stage.PLANNED: 0, Stage.NEGOTIATING: 1, Stage.SIGNED: 2, Stage.STARTED:
 CREATE_STAGES = [s.value for s in ORDER]
 CHANNELS = [c.value for c in SourceChannel]
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
+# 1,000 亿元: no single arrival in a prefecture's books comes near it; beyond is a typo, not money.
+MAX_FUNDS_ARRIVAL = Decimal("10000000")
+# 万美元 → 万元, to check the foreign part of an arrival fits inside it.
+USD_CNY_RATE = Decimal("7.1")
 DEFAULT_START_DEADLINE_DAYS = 180
 AUDITED = ("name", "industry_id", "county_id", "lead_ids", "investment_total", "is_foreign", "source_channel",
            "referrer_id", "event_id", "signed_on", "started_on", "planned_start_on", "manager_id", "notes")
@@ -376,6 +380,10 @@ def add_funds(actor: User, project_id: int, amount, arrived_on, out_of_province:
     note = clean_text(note, field="note", errors=errors, max_length=300)
     if day and day > today(now):
         errors.add("arrived_on", _l("Must not be in the future."))
+    if amount is not None and amount > MAX_FUNDS_ARRIVAL:
+        errors.add("amount", _l("Too large."))
+    elif amount is not None and foreign and foreign * USD_CNY_RATE > amount:
+        errors.add("foreign_amount", _l("Too large."))
     if errors:
         raise InvalidInput(errors)
     funds = FundsArrival(project_id=project.id, amount=amount, arrived_on=day, out_of_province=bool(out_of_province),

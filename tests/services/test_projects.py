@@ -242,6 +242,27 @@ def test_add_funds_bad_input_is_refused(app, staff, amount, foreign, on, field):
     assert field in info.value.errors
 
 
+@pytest.mark.parametrize("amount, foreign, field", [
+    ("99999999999", None, "amount"),      # 99,999,999,999 万元 from issue 13
+    ("10000000.01", None, "amount"),      # just above 1,000 亿元
+    ("100", "99999", "foreign_amount"),   # 99,999 万美元 inside a 100 万元 arrival
+    ("100", "14.09", "foreign_amount"),   # 14.09 万美元 × 7.1 = 100.04 万元 > 100 万元
+])
+def test_add_funds_implausible_amount_is_refused(app, staff, amount, foreign, field):
+    pid = _create(app, staff["hanbin"])
+    with app.test_request_context(), pytest.raises(InvalidInput) as info:
+        projects.add_funds(_u(staff["hanbin"]), pid, amount, "2020-03-01", foreign_amount=foreign, now=NOW)
+    assert field in info.value.errors
+
+
+def test_add_funds_at_the_ceiling_with_fitting_foreign_part_is_accepted(app, staff):
+    pid = _create(app, staff["hanbin"])
+    with app.test_request_context():
+        funds = projects.add_funds(_u(staff["hanbin"]), pid, "10000000", "2020-03-01", foreign_amount="14.08",
+                                   now=NOW)
+        assert funds.amount == Decimal("10000000.00")
+
+
 def test_add_funds_records_entry_and_audit(app, staff):
     pid = _create(app, staff["hanbin"])
     with app.test_request_context():
