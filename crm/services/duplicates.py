@@ -11,6 +11,7 @@ from crm.extensions import db
 from crm.models import ClaimConflict, ConflictStatus, Contact, Lead, User
 from crm.services import audit, identity
 from crm.services.errors import Conflict
+from crm.services.permissions import is_city_level, same_county
 
 CANDIDATE_LIMIT = 200
 
@@ -54,12 +55,24 @@ def find(name: str | None, *, uscc: str | None = None, mobiles=(), exclude_id: i
     return list(found.values())
 
 
-def describe(found: list[tuple[Lead, str]]) -> list[dict]:
-    return [{"id": lead.id, "name": lead.name, "owner_county_id": lead.owner_county_id, "reason": reason}
+CONTACT_REASONS = ("mobile",)
+
+
+def _hidden_from(actor: User | None, lead: Lead, reason: str) -> bool:
+    """A match resting only on another county's masked contact data must not name the lead nor confirm the value."""
+    return (actor is not None and reason in CONTACT_REASONS and not is_city_level(actor)
+            and not same_county(actor, lead.owner_county_id))
+
+
+def describe(found: list[tuple[Lead, str]], *, actor: User | None = None) -> list[dict]:
+    return [{"id": None, "name": None, "owner_county_id": lead.owner_county_id, "reason": "contact"}
+            if _hidden_from(actor, lead, reason) else
+            {"id": lead.id, "name": lead.name, "owner_county_id": lead.owner_county_id, "reason": reason}
             for lead, reason in found]
 
 
-def check(fields: dict, *, force: bool, exclude_id: int | None = None) -> list[tuple[Lead, str]]:
+def check(fields: dict, *, force: bool, exclude_id: int | None = None, actor: User | None = None
+          ) -> list[tuple[Lead, str]]:
     """Raise DuplicateLead for an exact USCC match (always) or likely matches (unless forced); return the
     likely matches a forced save goes past."""
     mobiles = [c.get("mobile") for c in fields.get("contacts") or []]
@@ -69,7 +82,8 @@ def check(fields: dict, *, force: bool, exclude_id: int | None = None) -> list[t
         raise DuplicateLead(_("A lead with this unified social credit code already exists."), describe(exact),
                             exact=True)
     if found and not force:
-        raise DuplicateLead(_("This looks like a lead that already exists."), describe(found), exact=False)
+        raise DuplicateLead(_("This looks like a lead that already exists."), describe(found, actor=actor),
+                            exact=False)
     return found
 
 

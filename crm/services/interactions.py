@@ -23,7 +23,7 @@ from crm.models import (
 from crm.services import audit, leads
 from crm.services.counties import city_county
 from crm.services.errors import InvalidInput, NotFound
-from crm.services.permissions import require, rule
+from crm.services.permissions import can, require, rule
 from crm.services.validation import Errors, clean_choice, clean_text
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -213,13 +213,15 @@ def interactions_query(*, lead_id: int | None = None, trip_id: int | None = None
     return stmt.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
 
 
-def timeline(lead_id: int) -> list[dict]:
+def timeline(lead_id: int, *, actor: User | None = None) -> list[dict]:
     """Interactions, follow-ups and recorded changes of a lead in one list, newest first:
-    [{"type": "interaction"|"followup"|"change", "at": datetime, "item": object}]."""
+    [{"type": "interaction"|"followup"|"change", "at": datetime, "item": object}].
+    Given an actor, follow-ups they may not open (followup.view) are left out."""
     entries = [{"type": "interaction", "at": i.occurred_at, "item": i}
                for i in db.session.scalars(interactions_query(lead_id=lead_id))]
     entries += [{"type": "followup", "at": f.created_at, "item": f}
-                for f in db.session.scalars(select(Followup).where(Followup.lead_id == lead_id))]
+                for f in db.session.scalars(select(Followup).where(Followup.lead_id == lead_id))
+                if actor is None or can(actor, "followup.view", f)]
     entries += [{"type": "change", "at": a.at, "item": a}
                 for a in db.session.scalars(select(AuditEntry).where(
                     AuditEntry.object_type == "lead", AuditEntry.object_id == lead_id,

@@ -151,3 +151,15 @@ def test_industries_list_with_synonyms(api_client):
     body = api_client("viewer", None).get("/api/v1/industries").get_json()
     assert {"id", "code", "name", "parent_id", "synonyms"} <= set(body[0])
     assert any(i["parent_id"] for i in body) and any(i["synonyms"] for i in body)
+
+
+def test_duplicate_on_another_countys_mobile_only_is_409_without_lead_id_or_name(api_client):
+    hanbin, ziyang = api_client("county_staff", "610902"), api_client("county_staff", "610924")
+    hanbin.post("/api/v1/leads", json=LEAD)
+    probe = {"name": "秦岭矿泉水公司", "contacts": [{"name": "李四", "mobile": "13800138000"}]}
+    response = ziyang.post("/api/v1/leads", json=probe)
+    assert response.status_code == 409
+    assert response.get_json()["duplicates"] == [{"id": None, "name": None,
+                                                  "owner_county_id": hanbin.user.county_id, "reason": "contact"}]
+    same = api_client("county_staff", "610902").post("/api/v1/leads", json=probe)
+    assert same.get_json()["duplicates"][0]["reason"] == "mobile" and same.get_json()["duplicates"][0]["id"]

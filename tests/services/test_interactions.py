@@ -197,3 +197,13 @@ def test_create_trip_with_bad_field_is_refused(app, make_user, data, field):
     with app.test_request_context(), pytest.raises(InvalidInput) as exc:
         trips.create_trip(user(staff), dict(base, **data), now=NOW)
     assert field in exc.value.errors
+
+
+def test_timeline_for_a_reader_of_another_county_leaves_out_follow_ups_they_may_not_open(app, make_user):
+    owner, other = make_user("county_staff"), make_user("county_staff", "610924")
+    lead_id = _lead(app, owner)
+    with app.test_request_context():
+        interactions.log_interaction(user(owner), dict(VISIT, occurred_at=NOW - timedelta(days=2)), lead_id=lead_id,
+                                     now=NOW, followup={"title": "回访", "due_at": "2027-03-20T10:00"})
+        assert "followup" in {e["type"] for e in interactions.timeline(lead_id, actor=user(owner))}
+        assert "followup" not in {e["type"] for e in interactions.timeline(lead_id, actor=user(other))}

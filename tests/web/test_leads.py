@@ -171,3 +171,16 @@ def test_merge_from_detail_by_city_staff(app, login_as, make_user):
     with app.app_context():
         assert db.session.get(Lead, drop).merged_into_id == keep
     assert login_as("county_staff").post(f"/conflicts/merge/{keep}", data={"drop_id": drop}).status_code == 403
+
+
+def test_create_lead_matching_only_another_countys_mobile_warns_without_naming_the_lead(app, login_as, make_user):
+    hanbin = make_user("county_staff", "610902")
+    lead_id = make_lead(app, hanbin, contacts=[{"name": "张三", "mobile": "13912345678"}])
+    c = login_as("county_staff", "610924")
+    page = c.post("/leads/new", data=form()).get_data(as_text=True)
+    assert 'name="force"' in page and "恒信建设工程有限公司" not in page and f"/leads/{lead_id}" not in page
+    assert "可能与此重复" in page or "may match" in page
+    assert c.post("/leads/new", data=form(force="y")).status_code == 302
+    with app.app_context():
+        conflict = db.session.scalar(select(ClaimConflict))
+        assert lead_id in (conflict.lead_id, conflict.claimant_lead_id) and conflict.status == "open"

@@ -18,7 +18,7 @@ INTERACTION_KIND_LABELS = {"visit": _l("Visit"), "reception": _l("Reception"), "
 LEADER_LEVEL_LABELS = {"none": _l("No leader"), "city": _l("City leader"), "county": _l("County leader"),
                        "department": _l("Department head")}
 REASON_LABELS = {"uscc": _l("Same credit code"), "name": _l("Same name"), "mobile": _l("Same contact mobile"),
-                 "similar_name": _l("Similar name")}
+                 "similar_name": _l("Similar name"), "contact": _l("Possibly the same contact")}
 DECISION_LABELS = {"keep_first": _l("Keep with the first registration"), "reassign": _l("Give it to the claimant"),
                    "merge": _l("Merge the two leads")}
 CONFLICT_STATUS_LABELS = {"open": _l("Open"), "kept_first": _l("Kept by the first registration"),

@@ -91,7 +91,7 @@ def detail(lead_id: int):
     masked = leads.contacts_masked(current_user, lead)
     return render_template("leads/detail.html", lead=lead, masked=masked, now=_now(),
                            contacts=[leads.contact_values(c, masked=masked) for c in lead.contacts],
-                           timeline=interactions.timeline(lead.id), merge_form=MergeForm(),
+                           timeline=interactions.timeline(lead.id, actor=current_user), merge_form=MergeForm(),
                            conflicts=conflicts.conflicts_for_lead(lead.id))
 
 
