@@ -37,7 +37,9 @@ DEFAULTS: dict = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
     "LOGIN_IP_MAX_FAILURES": 30,
-    "API_TOKEN_IP_MAX_FAILURES": 20,  # unknown or revoked bearer tokens from one address per 15 minutes
+    "API_TOKEN_IP_MAX_FAILURES": 20,
+    # Duplicate checks answered only by another county's masked contact data, per user per hour (PIPL).
+    "DUPLICATE_PROBE_LIMIT": 20,  # unknown or revoked bearer tokens from one address per 15 minutes
     # How many proxies in front of gunicorn set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0 trusts none.
     "PROXY_FIX_X_FOR": 0,
     # argon2 parameters (OWASP minimum is t=2, m=19 MiB); tests use cheaper ones.

@@ -88,6 +88,8 @@ REASONS = {
     "not_your_county": _l("County staff import leads for their own county only."),
     "duplicate_in_file": _l("Duplicate of row %(row)s in this file (%(key)s)."),
     "duplicate": _l("Already in the system as lead #%(lead)s (%(key)s)."),
+    "duplicate_masked": _l("A lead owned by %(county)s may match (contact details) — ask the city."),
+    "duplicate_masked_limited": _l("May match another county's lead (contact details) — ask the city."),
     "uscc_taken": _l("Lead #%(lead)s already has this credit code."),
     "other_county": _l("Lead #%(lead)s (%(key)s) belongs to another county; only its county can update it."),
 }

@@ -392,7 +392,7 @@ def add_lead(actor: User, data: dict, *, now: datetime, force: bool = False) -> 
 
     require(actor, "lead.create")
     fields = clean_lead(actor, data, current=None)
-    found = duplicates.check(fields, force=force, actor=actor)
+    found = duplicates.check(fields, force=force, actor=actor, now=now)
     lead = Lead(created_by_id=actor.id, created_at=now, updated_at=now)
     apply_fields(lead, fields)
     db.session.add(lead)
@@ -417,7 +417,7 @@ def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: 
     fields = clean_lead(actor, data, current=lead)
     probe = {"name": fields.get("name", lead.name), "uscc": fields.get("uscc", lead.uscc),
              "contacts": fields.get("contacts", [{"mobile": c.mobile} for c in lead.contacts])}
-    found = duplicates.check(probe, force=force, exclude_id=lead.id, actor=actor)
+    found = duplicates.check(probe, force=force, exclude_id=lead.id, actor=actor, now=now)
     before = snapshot(lead)
     apply_fields(lead, fields)
     lead.updated_at = now

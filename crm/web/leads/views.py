@@ -11,7 +11,7 @@ from crm.extensions import db
 from crm.models import Lead
 from crm.services import conflicts, interactions, leads
 from crm.services.counties import all_counties
-from crm.services.duplicates import DuplicateLead
+from crm.services.duplicates import DuplicateLead, ProbeLimited
 from crm.services.errors import InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
@@ -152,6 +152,9 @@ def _save(form: LeadForm, lead: Lead | None):
     except DuplicateLead as dup:
         flash(dup.message, "warning")
         return None, dup
+    except ProbeLimited as limited:
+        flash(limited.message, "danger")
+        return None, None
     except InvalidInput as error:
         _apply_errors(form, error, data)
         return None, None
