@@ -108,6 +108,17 @@ def get_lead(actor: User, lead_id: int, *, include_deleted: bool = False) -> Lea
     return lead
 
 
+def pickable_lead(actor: User, lead_id) -> Lead | None:
+    """A lead a form may show as already chosen (a re-displayed lead_id/referrer_id): live and readable, else
+    None, so a deleted lead's name never shows through a posted id."""
+    if not isinstance(lead_id, int) or lead_id <= 0:
+        return None
+    try:
+        return get_lead(actor, lead_id)
+    except NotFound:
+        return None
+
+
 def snapshot(lead: Lead) -> dict:
     return {k: getattr(lead, k) for k in AUDITED}
 

@@ -111,7 +111,7 @@ def create(lead_id: int | None = None):
         else:
             flash(_("Visit logged."), "success")
             return redirect(url_for("leads.detail", lead_id=interaction.lead_id))
-    chosen = fixed or (db.session.get(Lead, form.lead_id.data) if form.lead_id.data else None)
+    chosen = fixed or leads.pickable_lead(current_user, form.lead_id.data)
     return render_template("interactions/form.html", form=form, fixed=fixed, chosen=chosen, duplicate=duplicate)
 
 
