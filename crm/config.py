@@ -18,6 +18,8 @@ class ConfigError(RuntimeError):
 
 DEFAULTS: dict = {
     "ENV_NAME": "development",  # development | production | testing
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",  # text | json (one JSON object per line, for a log collector)
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": None,  # default: SQLite file in the instance folder
     "SQLALCHEMY_ENGINE_OPTIONS": {},
