@@ -61,6 +61,7 @@ def _configure_root(level: str, fmt: str) -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(getattr(logging, str(level).upper(), logging.INFO))
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a dozen lines per app otherwise
 
 
 def _start() -> None:

@@ -160,3 +160,12 @@ def test_bad_tokens_do_not_count_against_web_sign_in(app, client, make_user):
     from tests.conftest import login
 
     assert login(client, user).status_code == 302
+
+
+def test_api_reference_page_is_open_and_loads_only_vendored_assets(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "/static/vendor/redoc/bundles/redoc.standalone.js" in page and "https://" not in page
+    assert "worker-src 'self' blob:" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]

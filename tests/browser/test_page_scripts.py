@@ -11,6 +11,7 @@ PAGES = [
     ("/leads/new", ".ts-wrapper"),               # the referrer lead picker
     ("/trips/new", ".ts-wrapper"),               # participants
     ("/reports/annual?year=2026", "#chart-stages canvas"),  # ECharts
+    ("/api/v1/docs", "#redoc .api-content h1"),  # ReDoc over the OpenAPI document
 ]
 
 
@@ -18,12 +19,17 @@ PAGES = [
 def test_page_scripts_run_under_the_content_security_policy(desktop_page, sign_in, base_url, path, widget):
     page = desktop_page
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    # ReDoc's sidebar badge points at cdn.redoc.ly: the policy refusing it is what keeps an intranet page from
+    # reaching out, so that one refusal is expected; any other is a defect.
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text
+            and "https://cdn.redoc.ly/" not in m.text else None)
     sign_in(page, "city")
     page.goto(f"{base_url}{path}")
     page.wait_for_load_state()
     expect(page.locator(widget).first).to_be_attached()
     assert violations == [] and page.js_errors == []
+    if path.startswith("/api/"):
+        page.goto("about:blank")  # the reference is metres long: no full-page screenshot of it
 
 
 def test_autosubmit_select_and_confirm_button_work_without_inline_handlers(desktop_page, sign_in, base_url):
