@@ -198,3 +198,41 @@ def reindex_command(check, procs):
     started = time.perf_counter()
     count = indexing.rebuild(procs=procs or min(4, os.cpu_count() or 1))
     click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
+
+
+@crm_cli.command("backup")
+@click.argument("folder", type=click.Path(file_okay=False))
+def backup_command(folder):
+    """Back up the database into FOLDER (SQLite online backup; PostgreSQL pg_dump), with a manifest."""
+    from crm.services import backups
+
+    try:
+        path = backups.create_backup(folder, now=datetime.now(UTC))
+    except backups.BackupError as error:
+        click.echo(f"backup failed: {error}", err=True)
+        sys.exit(1)
+    counts = backups.read_manifest(path)["counts"]
+    click.echo(f"backup written: {path}  ({counts.get('leads', 0)} leads, {sum(counts.values())} rows)")
+
+
+@crm_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path, yes):
+    """Replace the database with the backup at PATH, then rebuild the search index. Stop the server first."""
+    from crm.services import backups, indexing
+
+    if not yes:
+        click.confirm(f"Replace everything in the database with {path}? Stop the web server and scheduler first.",
+                      abort=True)
+    try:
+        result = backups.restore_backup(path)
+    except backups.BackupError as error:
+        click.echo(f"restore failed: {error}", err=True)
+        sys.exit(1)
+    differ = {t: (n, result["found"].get(t)) for t, n in result["expected"].items() if result["found"].get(t) != n}
+    if differ:
+        click.echo(f"restored, but row counts differ from the manifest: {differ}", err=True)
+        sys.exit(1)
+    click.echo(f"restored {sum(result['found'].values())} rows; rebuilding the search index …")
+    click.echo(f"indexed {indexing.rebuild()} documents")
