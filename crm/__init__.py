@@ -1,6 +1,7 @@
 """Application factory: a wiring diagram of config, extensions, blueprints, CLI and scheduler; no work here."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -9,14 +10,30 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _site() -> Path:
+    """Where templates/, static/ and migrations/ are: beside crm/ in a checkout, else in the installed data
+    package crm_site (a wheel; see setup.py)."""
+    if (ROOT / "templates").is_dir():
+        return ROOT
+    spec = importlib.util.find_spec("crm_site")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("templates/ not found beside crm/ and crm_site is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+SITE = _site()
+# A checkout keeps its instance folder beside crm/; an installed copy uses ./instance unless CRM_INSTANCE_PATH says.
+DEFAULT_INSTANCE = ROOT / "instance" if SITE == ROOT else Path.cwd() / "instance"
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    instance_path = os.environ.get("CRM_INSTANCE_PATH") or str(ROOT / "instance")
+    instance_path = os.environ.get("CRM_INSTANCE_PATH") or str(DEFAULT_INSTANCE)
     app = Flask(
         __name__,
         instance_path=os.path.abspath(instance_path),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(SITE / "templates"),
+        static_folder=str(SITE / "static"),
     )
     _configure(app, test_config)
     _configure_logging(app)

@@ -57,9 +57,9 @@ def init_app(app: Flask) -> None:
 
 
 def _migrations_dir():
-    from crm import ROOT
+    from crm import SITE
 
-    return ROOT / "migrations"
+    return SITE / "migrations"
 
 
 def _translations_dir():
