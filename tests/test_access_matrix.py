@@ -83,6 +83,11 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_targets.target_put": ADMIN,  # 422 for all with an empty body: declared by design
     "api_interactions.trip_list": SIGNED_IN,
     "api_interactions.trip_create": STAFF,  # refused/404 for all with an empty body: declared by design
+    "api_interactions.trip_get": SIGNED_IN,
+    "api_interactions.trip_update": OWN_COUNTY,  # the county that organised the trip, and the city
+    "api_interactions.interaction_get": SIGNED_IN,
+    "api_interactions.interaction_update": OWN_COUNTY,  # the county that logged the visit, and the city
+    "api_interactions.interaction_withdraw": STAFF,  # 422 for all with an empty body: declared by design
     "api_foundation.user_list": ADMIN,  # API.md: GET,POST /users (admin)
     "api_foundation.user_create": ADMIN,  # 422 for all with an empty body: declared by design (API.md: admin)
     "conflicts.index": CITY,

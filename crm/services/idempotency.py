@@ -33,7 +33,7 @@ def clean_key(value) -> str | None:
     if value in (None, ""):
         return None
     value = str(value).strip()
-    if not KEY_PATTERN.match(value):
+    if not KEY_PATTERN.fullmatch(value):
         raise InvalidInput({FIELD: [_l("An idempotency key is 8 to 100 letters, digits or - _ . :")]})
     return value
 
