@@ -135,12 +135,3 @@ def test_a_tampered_token_is_refused_with_a_message(app, login_as):
     assert response.status_code == 200 and "幂等键" in response.get_data(as_text=True)
     assert count(app, Trip) == 0
 
-
-def test_edit_forms_ignore_the_token(app, login_as):
-    c = login_as("county_staff")
-    lead_id = _lead(app, c.user)
-    _page, _url, data = _lead_form(app, c)
-    for _ in range(2):
-        response = c.post(f"/leads/{lead_id}/edit", data=dict(data, name="恒信建设集团", idempotency_key="same-token-1"))
-        assert response.status_code == 302
-    assert count(app, Lead) == 1
