@@ -2,6 +2,7 @@
 page again (a double tap, the back button, a retry) lands on the first record instead of making another."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.extensions import db
-from crm.models import Event, Followup, FundsArrival, Interaction, Lead, Project, Trip, User
+from crm.models import Event, Followup, FundsArrival, ImportBatch, Interaction, Lead, Project, Trip, User
 from crm.services import leads, projects
 from tests.conftest import county_id
 
@@ -105,6 +106,20 @@ def test_the_same_create_form_posted_three_times_saves_once(app, login_as, name)
     assert {m.__name__: count(app, m) - before[m] for m in models} == {m.__name__: 1 for m in models}
     page = c.get(responses[-1].headers["Location"]).get_data(as_text=True)
     assert "该表单已提交过" in page
+
+
+def test_the_same_upload_posted_twice_makes_one_import(app, login_as):
+    c = login_as("county_staff")
+    key = token(c.get("/imports/new").get_data(as_text=True))
+
+    def upload():
+        return c.post("/imports/new", data={"file": (io.BytesIO("企业名称\n安康甲公司\n".encode()), "leads.csv"),
+                                            "duplicate_mode": "skip", "idempotency_key": key},
+                      content_type="multipart/form-data")
+
+    first, second = upload(), upload()
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    assert count(app, ImportBatch) == 1
 
 
 def test_a_fresh_page_draws_a_fresh_token_and_saves_again(app, login_as):
