@@ -258,7 +258,9 @@ def update_interaction(actor: User, interaction_id: int, data: dict, *, now: dat
     """Correct a contact: the fields given replace the recorded ones (the lead stays); audited, one commit."""
     interaction = _correctable(actor, interaction_id, "interaction.edit")
     before = _current(interaction)
-    fields = clean_interaction({**before, **{k: v for k, v in data.items() if k in before}}, now=now)
+    # An emptied time keeps the recorded one (when logging, empty means now: not what a correction means).
+    changes = {k: v for k, v in data.items() if k in before and not (k == "occurred_at" and v in (None, ""))}
+    fields = clean_interaction({**before, **changes}, now=now)
     participants = fields.pop("participants") or interaction.participants
     for key, value in fields.items():
         setattr(interaction, key, value)

@@ -294,6 +294,9 @@ def test_edit_visit_to_an_earlier_time_moves_the_last_contact_back(app, make_use
         latest = interactions.log_interaction(user(staff), VISIT, lead_id=lead_id, now=NOW)
         interactions.update_interaction(user(staff), latest.id, {"occurred_at": NOW - timedelta(days=7)}, now=NOW)
         assert db.session.get(Lead, lead_id).last_contacted_at == older.occurred_at
+        interactions.update_interaction(user(staff), latest.id, {"occurred_at": None, "summary": "改"},
+                                        now=NOW + timedelta(hours=1))
+        assert db.session.get(Interaction, latest.id).occurred_at == NOW - timedelta(days=7)
 
 
 def test_edit_refuses_what_logging_refuses(app, make_user):
