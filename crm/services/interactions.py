@@ -47,7 +47,7 @@ def _log(actor: User, _lead) -> bool:
 
 @rule("interaction.edit")
 def _edit(actor: User, interaction) -> bool:
-    """The county that logged it corrects it (the city and admins any); a withdrawn one stays as it was."""
+    """The county that logged it corrects it (the city and admins any); once withdrawn, the commands refuse."""
     if actor.role not in leads.STAFF:
         return False
     if interaction is None:
