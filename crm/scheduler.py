@@ -23,7 +23,7 @@ from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.models import JobRun
-from crm.services import auth, delivery, indexing, outreach, reminders
+from crm.services import auth, delivery, idempotency, indexing, outreach, reminders
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ JOBS: tuple[Job, ...] = (
         run=lambda now, cfg: outreach.create_due_campaigns(now)),
     Job("prune_login_attempts", at="03:15",
         run=lambda now, cfg: auth.prune_login_attempts(now)),
+    # Create forms' one-time tokens and API Idempotency-Keys are honoured for a day, then forgotten.
+    Job("purge_idempotency_keys", at="03:20", run=lambda now, cfg: idempotency.purge_keys(now)),
     # The search index is derived data: index what the outbox still lists (an update that failed or was cut off)
     # every minute, repair drift every 10 minutes, merge its segments at night.
     Job("search_outbox", every=timedelta(minutes=1), run=lambda now, cfg: indexing.drain()),

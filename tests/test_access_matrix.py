@@ -33,7 +33,7 @@ PUBLIC = "public"  # no sign-in, no token
 WHO = ["viewer", "other_county", "county_staff", "city_staff", "admin"]
 # Endpoints that change an object's state for good: walked after the rest.
 STATE_CHANGING = ("delete", "cancel", "complete", "revoke", "restore", "handoff", "give_back", "accept", "decide",
-                  "merge", "done", "mark", "read", "stage", "funds")
+                  "merge", "done", "mark", "read", "stage", "funds", "withdraw")
 
 # endpoint → who may use it: the same for all its URL rules and methods, unless "endpoint METHOD" or
 # "METHOD /rule" says otherwise.
@@ -68,6 +68,9 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_foundation.me": SIGNED_IN,
     "api_notifications.notification_list": SIGNED_IN,
     "api-docs.openapi_json": PUBLIC,
+    "apidocs.index": PUBLIC,  # the reference page over the public OpenAPI document
+    "health.healthz": PUBLIC,  # load balancers and monitoring: states only, no data
+    "health.readyz": PUBLIC,
     "api_outreach.campaign_list": SIGNED_IN,
     "api_outreach.campaign_create": STAFF,  # refused/404 for all with an empty body: declared by design
     "api_outreach.campaign_get": SIGNED_IN,
@@ -83,6 +86,11 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_targets.target_put": ADMIN,  # 422 for all with an empty body: declared by design
     "api_interactions.trip_list": SIGNED_IN,
     "api_interactions.trip_create": STAFF,  # refused/404 for all with an empty body: declared by design
+    "api_interactions.trip_get": SIGNED_IN,
+    "api_interactions.trip_update": OWN_COUNTY,  # the county that organised the trip, and the city
+    "api_interactions.interaction_get": SIGNED_IN,
+    "api_interactions.interaction_update": OWN_COUNTY,  # the county that logged the visit, and the city
+    "api_interactions.interaction_withdraw": STAFF,  # 422 for all with an empty body: declared by design
     "api_foundation.user_list": ADMIN,  # API.md: GET,POST /users (admin)
     "api_foundation.user_create": ADMIN,  # 422 for all with an empty body: declared by design (API.md: admin)
     "conflicts.index": CITY,
@@ -134,6 +142,9 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "interactions.trips_index": SIGNED_IN,
     "interactions.trip_detail": SIGNED_IN,
     "interactions.trip_create": STAFF,
+    "interactions.trip_edit": OWN_COUNTY,  # the county that organised the trip, and the city
+    "interactions.edit": OWN_COUNTY,  # the county that logged the visit, and the city
+    "interactions.withdraw": OWN_COUNTY,  # the same; an empty reason is sent back (302) to the edit page
     "api_followups.followup_complete": STAFF,  # refused/404 for all with an empty body: declared by design
     "api_leads.lead_delete": OWN_COUNTY,  # the first allowed one deletes it; the others find it gone
     "api_notifications.notification_read": ADMIN,  # the world's notification is the admin's: its owner only

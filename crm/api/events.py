@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from crm.api import idempotency
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
+from crm.models import Event
 from crm.services import events
 from crm.services.permissions import require
 
@@ -61,8 +63,10 @@ def event_list(args):
 @bp.route("/events", methods=["POST"])
 @bp.arguments(EventSchema)
 @bp.response(201, EventOut)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def event_create(data):
-    return events.event_values(events.create_event(actor(), data, now=_now()))
+    event, headers = idempotency.create_once(Event, lambda: events.create_event(actor(), data, now=_now()))
+    return events.event_values(event), headers
 
 
 @bp.route("/events/<int:event_id>")

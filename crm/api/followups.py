@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from crm.api import idempotency
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
+from crm.models import Followup
 from crm.services import followups
 
 bp = Blueprint("api_followups", __name__, url_prefix="/api/v1", description="Follow-ups (跟进任务)")
@@ -92,8 +94,9 @@ def followup_list(args):
 @bp.route("/followups", methods=["POST"])
 @bp.arguments(FollowupInput)
 @bp.response(201, FollowupSchema)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def followup_create(data):
-    return followups.create_followup(actor(), data, now=_now())
+    return idempotency.create_once(Followup, lambda: followups.create_followup(actor(), data, now=_now()))
 
 
 @bp.route("/followups/<int:followup_id>")

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from crm.api import idempotency
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_schema
 from crm.extensions import db
+from crm.models import Lead
 from crm.services import leads
 from crm.services.industries import all_industries
 
@@ -94,10 +96,11 @@ def lead_list(args):
 @bp.route("/leads", methods=["POST"])
 @bp.arguments(LeadSchema)
 @bp.response(201, LeadSchema)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def lead_create(data):
     force = data.pop("force", False)
-    lead = leads.create_lead(actor(), data, now=_now(), force=force)
-    return leads.lead_values(actor(), lead)
+    lead, headers = idempotency.create_once(Lead, lambda: leads.create_lead(actor(), data, now=_now(), force=force))
+    return leads.lead_values(actor(), lead), headers
 
 
 @bp.route("/leads/<int:lead_id>")

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from crm.api import idempotency
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
+from crm.models import FundsArrival, Project
 from crm.services import projects
 from crm.services.permissions import require
 
@@ -138,8 +140,10 @@ def project_list(args):
 @bp.route("/projects", methods=["POST"])
 @bp.arguments(ProjectIn)
 @bp.response(201, ProjectDetailSchema)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def project_create(data):
-    return _detail(projects.create_project(actor(), data, now=_now()))
+    project, headers = idempotency.create_once(Project, lambda: projects.create_project(actor(), data, now=_now()))
+    return _detail(project), headers
 
 
 @bp.route("/projects/<int:project_id>")
@@ -173,6 +177,8 @@ def project_stage(data, project_id: int):
 @bp.route("/projects/<int:project_id>/funds", methods=["POST"])
 @bp.arguments(FundsIn)
 @bp.response(201, FundsSchema)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def project_funds(data, project_id: int):
-    return projects.add_funds(actor(), project_id, data["amount"], data["arrived_on"], data["out_of_province"],
-                              data["foreign_amount"], note=data["note"], now=_now())
+    return idempotency.create_once(FundsArrival, lambda: projects.add_funds(
+        actor(), project_id, data["amount"], data["arrived_on"], data["out_of_province"], data["foreign_amount"],
+        note=data["note"], now=_now()))

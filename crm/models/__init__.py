@@ -2,6 +2,7 @@
 from crm.models.audit import AuditEntry
 from crm.models.county import County, CountyKind
 from crm.models.followup import Followup, FollowupStatus, Handoff, Priority
+from crm.models.idempotency import IdempotencyKey
 from crm.models.importing import ImportBatch, ImportRowResult
 from crm.models.industry import Industry
 from crm.models.interaction import (
@@ -39,7 +40,7 @@ from crm.models.user import ApiToken, LoginAttempt, Role, User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Campaign", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
-    "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "ImportBatch",
+    "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "IdempotencyKey", "ImportBatch",
     "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind",
     "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem",
     "Priority", "Project", "Role", "SearchOutboxEntry", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",

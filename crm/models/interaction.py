@@ -80,6 +80,10 @@ class Interaction(TimestampMixin, db.Model):
     # The county whose staff logged it: the annual report counts visits per county by this.
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), nullable=True, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    # Withdrawn (撤回) is kept, not deleted: the history stays, and every figure leaves it out.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    withdraw_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     participants: Mapped[list[User]] = relationship(secondary=interaction_participants)
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

@@ -165,14 +165,14 @@ def project_document(project: Project, ref: Reference | None = None, recent: lis
 
 
 def _recent_interactions(column, ids: list[int]) -> dict[int, tuple[list[str], int]]:
-    """owner id -> (the last few summaries, newest first; the highest interaction id)."""
+    """owner id -> (the last few summaries, newest first, leaving out withdrawn ones; the highest interaction id)."""
     rows = db.session.execute(
-        select(column, Interaction.id, Interaction.summary, Interaction.outcome).where(column.in_(ids))
-        .order_by(column, Interaction.occurred_at.desc(), Interaction.id.desc()))
+        select(column, Interaction.id, Interaction.summary, Interaction.outcome, Interaction.withdrawn_at)
+        .where(column.in_(ids)).order_by(column, Interaction.occurred_at.desc(), Interaction.id.desc()))
     out: dict[int, tuple[list[str], int]] = {}
-    for owner, iid, summary, outcome in rows:
+    for owner, iid, summary, outcome, withdrawn_at in rows:
         texts, latest = out.get(owner, ([], 0))
-        if len(texts) < RECENT_INTERACTIONS:
+        if len(texts) < RECENT_INTERACTIONS and withdrawn_at is None:
             texts.append("；".join(t for t in (summary, outcome) if t))
         out[owner] = (texts, max(latest, iid))
     return out

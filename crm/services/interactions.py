@@ -1,4 +1,5 @@
-"""Contact history (接洽记录): log a visit with its next step in one unit of work, list it, and a lead's timeline."""
+"""Contact history (接洽记录): log a visit with its next step in one unit of work, correct or withdraw (撤回) it,
+list it, and a lead's timeline."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from crm.extensions import db
 from crm.models import (
     AuditEntry,
     Followup,
+    FollowupStatus,
     Interaction,
     InteractionKind,
     Lead,
@@ -22,14 +24,15 @@ from crm.models import (
 )
 from crm.services import audit, leads
 from crm.services.counties import city_county
-from crm.services.errors import InvalidInput, NotFound
-from crm.services.permissions import can, require, rule
+from crm.services.errors import Conflict, InvalidInput, NotFound
+from crm.services.permissions import can, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_text
 
 TZ = ZoneInfo("Asia/Shanghai")
 KINDS = [k.value for k in InteractionKind]
 LEVELS = [v.value for v in LeaderLevel]
-MAX_VISITORS, MAX_PARTICIPANTS = 10_000, 50
+# 人次 of one contact: a delegation received or met, not a conference hall (a typo of 10000 skewed the report).
+MAX_VISITORS, MAX_PARTICIPANTS = 500, 50
 # Contact moves a lead forward, never back: new/dormant become engaged, a signing makes it signed.
 REVIVED = {LeadStatus.NEW.value, LeadStatus.DORMANT.value}
 AUDITED = ("kind", "occurred_at", "location", "summary", "outcome", "leader_level", "leader_name", "visitor_count",
@@ -40,6 +43,21 @@ AUDITED = ("kind", "occurred_at", "location", "summary", "outcome", "leader_leve
 def _log(actor: User, _lead) -> bool:
     """Staff log contacts with any lead (the shared base); the county that logged it is recorded."""
     return actor.role in leads.STAFF
+
+
+@rule("interaction.edit")
+def _edit(actor: User, interaction) -> bool:
+    """The county that logged it corrects it (the city and admins any); once withdrawn, the commands refuse."""
+    if actor.role not in leads.STAFF:
+        return False
+    if interaction is None:
+        return True
+    return is_city_level(actor) or same_county(actor, interaction.county_id)
+
+
+@rule("interaction.withdraw")
+def _withdraw(actor: User, interaction) -> bool:
+    return _edit(actor, interaction)
 
 
 def parse_when(value, errors: Errors, field: str, *, now: datetime) -> datetime | None:
@@ -93,8 +111,15 @@ def _count(value, errors: Errors, field: str) -> int:
         errors.add(field, _l("Enter a whole number."))
         return 0
     if not 0 <= number <= MAX_VISITORS:
-        errors.add(field, _l("Between 0 and %(n)d.", n=MAX_VISITORS))
+        errors.add(field, _l("Visitors (人次) counts the people received or met in this one contact: between 0 and "
+                             "%(n)d.", n=MAX_VISITORS))
     return number
+
+
+def check_leader(level: str | None, name: str | None, errors: Errors, field: str = "leader_name") -> None:
+    """无领导带队 with a leader's name is a contradiction the leader-led counts would get wrong either way."""
+    if level == LeaderLevel.NONE.value and name:
+        errors.add(field, _l("“No leader” is chosen: leave the leader's name empty, or choose the level of who led."))
 
 
 def clean_interaction(data: dict, *, now: datetime) -> dict:
@@ -111,6 +136,7 @@ def clean_interaction(data: dict, *, now: datetime) -> dict:
         "leader_name": clean_text(data.get("leader_name"), field="leader_name", errors=errors, max_length=60),
         "visitor_count": _count(data.get("visitor_count"), errors, "visitor_count"),
     }
+    check_leader(out["leader_level"], out["leader_name"], errors)
     out["participants"] = clean_user_ids(data.get("participant_ids"), errors, "participant_ids")
     trip_id = data.get("trip_id")
     out["trip_id"] = None
@@ -192,12 +218,98 @@ def _add_next_step(actor: User, lead: Lead, interaction: Interaction, followup: 
         fu = followups.add_followup(actor, data, now=now, source_interaction_id=interaction.id)
     except InvalidInput as exc:
         raise InvalidInput({f"followup_{k}": v for k, v in exc.errors.items()}) from None
+    if fu.due_at < now:
+        raise InvalidInput({"followup_due_at": [_l("A next step is due from now on, not in the past.")]})
     audit.record(actor, "followup.create", "followup", fu.id, summary=fu.title,
                  after={"title": fu.title, "due_at": fu.due_at, "assignee_id": fu.assignee_id, "lead_id": lead.id})
 
 
 def snapshot(interaction: Interaction) -> dict:
     return {k: getattr(interaction, k) for k in AUDITED}
+
+
+# --- corrections: edit and withdraw (撤回) ---------------------------------------------------------------
+
+def _correctable(actor: User, interaction_id: int, action: str) -> Interaction:
+    interaction = get_interaction(interaction_id)
+    require(actor, action, interaction)
+    if interaction.withdrawn_at is not None:
+        raise Conflict(str(_l("This contact was withdrawn: it can no longer be changed.")))
+    return interaction
+
+
+def _current(interaction: Interaction) -> dict:
+    return dict(snapshot(interaction), participant_ids=sorted(u.id for u in interaction.participants))
+
+
+def _latest_contact(lead_id: int, *, leaving_out: int | None = None) -> datetime | None:
+    stmt = select(Interaction.occurred_at).where(Interaction.lead_id == lead_id, Interaction.withdrawn_at.is_(None))
+    if leaving_out is not None:
+        stmt = stmt.where(Interaction.id != leaving_out)
+    return db.session.scalar(stmt.order_by(Interaction.occurred_at.desc()).limit(1))
+
+
+def _follow_last_contact(lead: Lead | None, interaction: Interaction, old_at: datetime) -> None:
+    """The lead's last contact follows a corrected or withdrawn contact when that one was the latest."""
+    if lead is None or lead.last_contacted_at is None or lead.last_contacted_at > old_at:
+        return
+    latest = _latest_contact(lead.id, leaving_out=interaction.id)
+    if interaction.withdrawn_at is None and (latest is None or interaction.occurred_at > latest):
+        latest = interaction.occurred_at
+    lead.last_contacted_at = latest
+
+
+def update_interaction(actor: User, interaction_id: int, data: dict, *, now: datetime) -> Interaction:
+    """Correct a contact: the fields given replace the recorded ones (the lead stays); audited, one commit."""
+    interaction = _correctable(actor, interaction_id, "interaction.edit")
+    before = _current(interaction)
+    # An emptied time keeps the recorded one (when logging, empty means now: not what a correction means).
+    changes = {k: v for k, v in data.items() if k in before and not (k == "occurred_at" and v in (None, ""))}
+    fields = clean_interaction({**before, **changes}, now=now)
+    participants = fields.pop("participants") or interaction.participants
+    for key, value in fields.items():
+        setattr(interaction, key, value)
+    interaction.participants = participants
+    after = _current(interaction)
+    changed = [k for k in after if after[k] != before[k]]
+    if changed:
+        interaction.updated_at = now
+        lead = db.session.get(Lead, interaction.lead_id) if interaction.lead_id else None
+        if lead is not None:
+            _follow_last_contact(lead, interaction, before["occurred_at"])
+            status = lead.status
+            _advance(actor, lead, interaction.kind, interaction.occurred_at)
+            if status != lead.status:  # a correction to a signing visit moves the status: audited like a log
+                audit.record(actor, "update", "lead", lead.id, summary=lead.name, before={"status": status},
+                             after={"status": lead.status})
+        audit.record(actor, "update", "interaction", interaction.id, summary=lead.name if lead else "",
+                     before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    db.session.commit()
+    leads.leads_changed([interaction.lead_id])
+    return interaction
+
+
+def withdraw_interaction(actor: User, interaction_id: int, reason, *, now: datetime) -> Interaction:
+    """Withdraw (撤回) a contact logged by mistake: it stays in the history, marked, and leaves every count; its
+    next steps still open are cancelled with it. Audited, one commit."""
+    interaction = _correctable(actor, interaction_id, "interaction.withdraw")
+    errors = Errors()
+    reason = clean_text(reason, field="reason", errors=errors, max_length=500, required=True, multiline=True)
+    if errors:
+        raise InvalidInput(errors)
+    interaction.withdrawn_at, interaction.withdrawn_by_id, interaction.withdraw_reason = now, actor.id, reason
+    lead = db.session.get(Lead, interaction.lead_id) if interaction.lead_id else None
+    _follow_last_contact(lead, interaction, interaction.occurred_at)
+    audit.record(actor, "withdraw", "interaction", interaction.id, summary=lead.name if lead else "",
+                 before=_current(interaction), after={"withdrawn_at": now, "reason": reason})
+    for fu in db.session.scalars(select(Followup).where(Followup.source_interaction_id == interaction.id,
+                                                        Followup.status == FollowupStatus.OPEN.value)):
+        fu.status, fu.outcome, fu.completed_at, fu.completed_by_id = (FollowupStatus.CANCELLED.value, reason, now,
+                                                                      actor.id)
+        audit.record(actor, "followup.cancel", "followup", fu.id, summary=fu.title, after={"reason": reason})
+    db.session.commit()
+    leads.leads_changed([interaction.lead_id])
+    return interaction
 
 
 def get_interaction(interaction_id: int) -> Interaction:
@@ -207,8 +319,11 @@ def get_interaction(interaction_id: int) -> Interaction:
     return interaction
 
 
-def interactions_query(*, lead_id: int | None = None, trip_id: int | None = None, kind: str | None = None):
+def interactions_query(*, lead_id: int | None = None, trip_id: int | None = None, kind: str | None = None,
+                       include_withdrawn: bool = False):
     stmt = select(Interaction)
+    if not include_withdrawn:
+        stmt = stmt.where(Interaction.withdrawn_at.is_(None))
     if lead_id:
         stmt = stmt.where(Interaction.lead_id == lead_id)
     if trip_id:
@@ -223,7 +338,7 @@ def timeline(lead_id: int, *, actor: User | None = None) -> list[dict]:
     [{"type": "interaction"|"followup"|"change", "at": datetime, "item": object}].
     Given an actor, follow-ups they may not open (followup.view) are left out."""
     entries = [{"type": "interaction", "at": i.occurred_at, "item": i}
-               for i in db.session.scalars(interactions_query(lead_id=lead_id))]
+               for i in db.session.scalars(interactions_query(lead_id=lead_id, include_withdrawn=True))]
     entries += [{"type": "followup", "at": f.created_at, "item": f}
                 for f in db.session.scalars(select(Followup).where(Followup.lead_id == lead_id))
                 if actor is None or can(actor, "followup.view", f)]

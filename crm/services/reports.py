@@ -141,6 +141,7 @@ def _visits(year: int, county_id=None, by_county=False) -> dict:
         led_by(LeaderLevel.COUNTY).label("county_led"),
     ).select_from(Interaction).join(Lead, Lead.id == Interaction.lead_id).where(
         Interaction.kind == InteractionKind.VISIT.value, Interaction.occurred_at >= t0, Interaction.occurred_at < t1,
+        Interaction.withdrawn_at.is_(None),
         or_(Lead.deleted_at.is_(None), Lead.merged_into_id.is_not(None)))
     return _rows(_grouped(stmt, Interaction.county_id, county_id, by_county), by_county)
 
@@ -151,7 +152,7 @@ def _receptions(year: int, county_id=None, by_county=False) -> dict:
         func.count(Interaction.id).label("batches"),
         func.coalesce(func.sum(Interaction.visitor_count), 0).label("visitors"),
     ).where(Interaction.kind == InteractionKind.RECEPTION.value, Interaction.occurred_at >= t0,
-            Interaction.occurred_at < t1)
+            Interaction.occurred_at < t1, Interaction.withdrawn_at.is_(None))
     return _rows(_grouped(stmt, Interaction.county_id, county_id, by_county), by_county)
 
 
@@ -325,6 +326,7 @@ def visits_by_leader_level(year, county_id: int | None = None) -> list[dict]:
     stmt = select(Interaction.leader_level, func.count(distinct(lead_key)), func.count(Interaction.id)).join(
         Lead, Lead.id == Interaction.lead_id).where(
         Interaction.kind == InteractionKind.VISIT.value, Interaction.occurred_at >= t0, Interaction.occurred_at < t1,
+        Interaction.withdrawn_at.is_(None),
         or_(Lead.deleted_at.is_(None), Lead.merged_into_id.is_not(None))).group_by(Interaction.leader_level)
     if county_id:
         stmt = stmt.where(Interaction.county_id == county_id)

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 TEXTUAL = {"text", "search", "email", "tel", "url", "password", "number", "date", "datetime-local", "time", "month",
            "textarea", "hidden", "select", ""}
 _unique = itertools.count(1)
+ONCE = "idempotency_key"
 
 
 @dataclass
@@ -28,6 +29,11 @@ class Form:
 
     def attackable(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.kind in TEXTUAL and n != "csrf_token"]
+
+    def fresh(self) -> dict[str, str]:
+        """A create form's one-time token, new for each throw: with the page's own, the first accepted throw would
+        be replayed to every later one, and their values would never reach the service."""
+        return {ONCE: f"hostile-once-{next(_unique)}"} if ONCE in self.fields else {}
 
     def baseline(self) -> dict[str, str | list[str]]:
         """Values a person might plausibly send: so one hostile field at a time reaches the service."""

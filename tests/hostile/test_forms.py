@@ -136,6 +136,7 @@ def test_hostile_form_post_is_never_an_error_nor_echoed_raw(walk_app, world, for
     role = _walker(route)
     client = _client(walk_app, world, role)
     failures: list[str] = []
+    fresh = form.fresh if form is not None else dict
 
     def post(body: bytes, label: str):
         response = client.post(url, data=body, content_type="application/x-www-form-urlencoded")
@@ -143,13 +144,13 @@ def test_hostile_form_post_is_never_an_error_nor_echoed_raw(walk_app, world, for
 
     if fields:
         for k, hostile in enumerate(payloads.latin_square(fields)):  # every field meets every payload
-            post(payloads.encode_form(baseline | hostile), f"latin square #{k}: {_describe(hostile)}")
+            post(payloads.encode_form(baseline | fresh() | hostile), f"latin square #{k}: {_describe(hostile)}")
         # One text field at a time, the rest plausible, so the value gets past the form into the service and
         # the database — where PostgreSQL refuses what SQLite stores.
         for name in text_fields:
             for pid in payloads.STORED:
-                post(payloads.encode_form(baseline | {name: payloads.TEXT[pid]}), f"{name}={pid}")
-        post(payloads.encode_form(baseline | {n: payloads.BYTES["invalid-utf8"] for n in fields}),
+                post(payloads.encode_form(baseline | fresh() | {name: payloads.TEXT[pid]}), f"{name}={pid}")
+        post(payloads.encode_form(baseline | fresh() | {n: payloads.BYTES["invalid-utf8"] for n in fields}),
              "all fields invalid UTF-8")
     post(b"\xff\xfe\x00<script>=%ZZ&&=", "undecodable body")
     assert not failures, "\n".join(failures)

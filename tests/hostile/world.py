@@ -107,6 +107,15 @@ def _trip(world: World):
                                                        "ends_on": "2027-03-19"}, now=NOW).id
 
 
+def _interaction(world: World):
+    from crm.services.interactions import log_interaction
+
+    return log_interaction(_actor(world, "county_staff"), {"kind": "visit", "summary": "上门拜访，介绍园区",
+                                                           "leader_level": "county", "leader_name": "张县长",
+                                                           "visitor_count": 3, "trip_id": world.ids["trip_id"]},
+                           lead_id=world.ids["lead_id"], now=NOW).id
+
+
 def _campaign(world: World):
     from crm.services.outreach import create_campaign
 
@@ -143,6 +152,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "project_id": _project,
     "event_id": _event,
     "trip_id": _trip,
+    "interaction_id": _interaction,
     "campaign_id": _campaign,
     "item_id": _item,
     "batch_id": _batch,

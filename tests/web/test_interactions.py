@@ -1,4 +1,5 @@
-"""The visit form (one phone screen: lead, contact, next step) and trip pages."""
+"""The visit form (one phone screen: lead, contact, next step), correcting and withdrawing a visit, and trip
+pages."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -126,3 +127,109 @@ def test_trip_create_list_and_pick_on_visit_form(app, login_as):
     assert c.get(response.headers["Location"]).status_code == 200
     bad = c.post("/trips/new", data={"title": "", "starts_on": "2027-03-19", "ends_on": "2027-03-01"})
     assert bad.status_code == 200 and "is-invalid" in bad.get_data(as_text=True)
+
+
+def _trip(c, **extra) -> int:
+    today = datetime.now(UTC).date().isoformat()
+    data = {"title": "京津冀招商考察", "leader_level": "city", "leader_name": "市长", "starts_on": today,
+            "ends_on": today, "cities": "北京、廊坊", "participant_ids": [c.user.id], **extra}
+    response = c.post("/trips/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_trip_page_lists_its_visits_with_their_leads(app, login_as):
+    c = login_as("county_staff")
+    lead_id = make_lead(app, c.user)
+    trip_id = _trip(c)
+    assert c.post("/interactions/new", data=visit(lead_id=lead_id, trip_id=trip_id)).status_code == 302
+    page = c.get(f"/trips/{trip_id}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "恒信建设工程有限公司" in text and "介绍园区政策" in text and f"/leads/{lead_id}" in text
+    assert login_as("viewer", None).get(f"/trips/{trip_id}").status_code == 200
+
+
+def test_trip_edit_saves_and_other_county_may_not(app, login_as):
+    c = login_as("county_staff")
+    trip_id = _trip(c)
+    assert c.get(f"/trips/{trip_id}/edit").status_code == 200
+    today = datetime.now(UTC).date().isoformat()
+    response = c.post(f"/trips/{trip_id}/edit", data={"title": "京津冀招商考察（第二批）", "leader_level": "city",
+                                                      "leader_name": "市长", "starts_on": today, "ends_on": today,
+                                                      "participant_ids": [c.user.id]})
+    assert response.status_code == 302
+    assert "京津冀招商考察（第二批）" in c.get(f"/trips/{trip_id}").get_data(as_text=True)
+    assert login_as("county_staff", "610924").get(f"/trips/{trip_id}/edit").status_code == 403
+
+
+def _logged(app) -> Interaction:
+    with app.app_context():
+        return db.session.scalar(select(Interaction).order_by(Interaction.id.desc()))
+
+
+def test_correct_a_visit_from_the_timeline(app, login_as):
+    c = login_as("county_staff")
+    lead_id = make_lead(app, c.user)
+    c.post("/interactions/new", data=visit(lead_id=lead_id, participant_ids=[c.user.id]))
+    iid = _logged(app).id
+    page = c.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert f"/interactions/{iid}/edit" in page
+    form = c.get(f"/interactions/{iid}/edit").get_data(as_text=True)
+    assert "张县长" in form and "2026-01-15T09:30" in form and 'name="next_title"' not in form
+    data = visit(visitor_count="5", summary="介绍园区政策和用地", participant_ids=[c.user.id])
+    response = c.post(f"/interactions/{iid}/edit", data=data)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/leads/{lead_id}")
+    with app.app_context():
+        i = db.session.get(Interaction, iid)
+        assert (i.visitor_count, i.summary) == (5, "介绍园区政策和用地")
+    assert count(app, Interaction) == 1
+
+
+def test_correcting_a_visit_refuses_inconsistent_entries_with_clear_messages(app, login_as):
+    c = login_as("county_staff")
+    lead_id = make_lead(app, c.user)
+    c.post("/interactions/new", data=visit(lead_id=lead_id))
+    iid = _logged(app).id
+    page = c.post(f"/interactions/{iid}/edit", data=visit(leader_level="none")).get_data(as_text=True)
+    assert "已选择“无领导带队”：请清空带队领导姓名" in page and "is-invalid" in page
+    page = c.post(f"/interactions/{iid}/edit", data=visit(visitor_count="10000")).get_data(as_text=True)
+    assert "人次指本次接洽接待或会见的人数，须在 0 到 500 之间" in page
+    with app.app_context():
+        assert db.session.get(Interaction, iid).visitor_count == 3
+
+
+def test_log_visit_refuses_a_next_step_due_in_the_past(app, login_as):
+    c = login_as("county_staff")
+    lead_id = make_lead(app, c.user)
+    response = c.post("/interactions/new", data=visit(lead_id=lead_id, next_title="寄送园区资料",
+                                                      next_due_at="2020-03-20T10:00"))
+    assert response.status_code == 200 and "is-invalid" in response.get_data(as_text=True)
+    assert count(app, Interaction) == 0 and count(app, Followup) == 0
+
+
+def test_withdraw_a_visit_marks_it_on_the_timeline(app, login_as):
+    c = login_as("county_staff")
+    lead_id = make_lead(app, c.user)
+    c.post("/interactions/new", data=visit(lead_id=lead_id))
+    iid = _logged(app).id
+    assert "withdraw-form" in c.get(f"/interactions/{iid}/edit").get_data(as_text=True)
+    assert c.post(f"/interactions/{iid}/withdraw", data={"reason": ""}).status_code == 302
+    assert _logged(app).withdrawn_at is None
+    response = c.post(f"/interactions/{iid}/withdraw", data={"reason": "重复录入"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/leads/{lead_id}")
+    page = c.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert "已撤回" in page and "重复录入" in page and f"/interactions/{iid}/edit" not in page
+    assert c.get(f"/interactions/{iid}/edit").status_code == 302
+
+
+def test_other_county_and_viewer_may_not_correct_or_withdraw(app, login_as):
+    c = login_as("county_staff")
+    lead_id = make_lead(app, c.user)
+    c.post("/interactions/new", data=visit(lead_id=lead_id))
+    iid = _logged(app).id
+    for other in (login_as("county_staff", "610924"), login_as("viewer", None)):
+        assert other.get(f"/interactions/{iid}/edit").status_code == 403
+        assert other.post(f"/interactions/{iid}/withdraw", data={"reason": "x"}).status_code == 403
+        assert f"/interactions/{iid}/edit" not in other.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert _logged(app).withdrawn_at is None

@@ -1,11 +1,12 @@
 """Event form: shape only."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.web.forms import OnceForm
 
-class EventForm(FlaskForm):
+
+class EventForm(OnceForm):
     name = StringField(_l("Event name"), validators=[DataRequired(), Length(max=200)])
     held_on = DateField(_l("Held on"), validators=[DataRequired()])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])

@@ -7,11 +7,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.models import Event
 from crm.services import events, projects
 from crm.services.errors import InvalidInput
 from crm.services.permissions import can, is_city_level
 from crm.web.events.forms import EventForm
-from crm.web.forms import choices, populate_errors
+from crm.web.forms import choices, create_once, populate_errors
 from crm.web.pagination import paginate
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -55,15 +56,17 @@ def _fill(form: EventForm) -> None:
 
 def _save(form: EventForm, event=None):
     data = {name: getattr(form, name).data for name in FIELDS}
+    replayed = False
     try:
         if event is None:
-            event = events.create_event(current_user, data, now=_now())
+            event, replayed = create_once(form, Event, lambda: events.create_event(current_user, data, now=_now()))
         else:
             events.update_event(current_user, event.id, data, now=_now())
     except InvalidInput as error:
         populate_errors(form, error)
         return None
-    flash(_("Event saved."), "success")
+    if not replayed:
+        flash(_("Event saved."), "success")
     return redirect(url_for("events.detail", event_id=event.id))
 
 

@@ -5,12 +5,12 @@ from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, 
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.followups.labels import INTERACTION_KIND_LABELS, PRIORITY_LABELS
-from crm.web.forms import choices
+from crm.web.forms import OnceForm, choices
 
 DT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
-class FollowupForm(FlaskForm):
+class FollowupForm(OnceForm):
     title = StringField(_l("What to do"), validators=[DataRequired(), Length(max=200)])
     lead_id = SelectField(_l("Lead"), coerce=int, choices=[])
     due_at = DateTimeLocalField(_l("Due"), format=DT, validators=[DataRequired()])

@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db
-from crm.models import Lead
+from crm.models import Followup, Lead
 from crm.services import followups
 from crm.services import leads as lead_service
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
 from crm.services.permissions import can
 from crm.web.followups import labels
 from crm.web.followups.forms import CompleteForm, FollowupForm, HandoffForm, ReasonForm
-from crm.web.forms import choices, populate_errors
+from crm.web.forms import choices, create_once, populate_errors
 from crm.web.redirects import safe_path
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
@@ -104,11 +104,13 @@ def create():
     _fill_choices(form)
     if form.validate_on_submit():
         try:
-            fu = followups.create_followup(current_user, _form_data(form), now=_now())
+            fu, replayed = create_once(form, Followup, lambda: followups.create_followup(
+                current_user, _form_data(form), now=_now()))
         except InvalidInput as error:
             populate_errors(form, error)
         else:
-            flash(_("Follow-up saved."), "success")
+            if not replayed:
+                flash(_("Follow-up saved."), "success")
             return redirect(url_for("followups.detail", followup_id=fu.id))
     return render_template("followups/form.html", form=form, fu=None)
 

@@ -8,11 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db
+from crm.models import ImportBatch
 from crm.services import counties, exports, imports
 from crm.services.errors import InvalidInput
 from crm.services.permissions import is_city_level, require
 from crm.spreadsheets import LEAD_FIELDS, write_csv, write_xlsx
-from crm.web.forms import choices, populate_errors
+from crm.web.forms import choices, create_once, populate_errors
 from crm.web.imports.forms import UploadForm
 from crm.web.pagination import paginate
 
@@ -57,9 +58,9 @@ def create():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            batch = imports.start_import(current_user, upload.filename or "", upload.read(),
-                                         duplicate_mode=form.duplicate_mode.data,
-                                         owner_county_id=form.owner_county_id.data or None, now=_now())
+            batch, _replayed = create_once(form, ImportBatch, lambda: imports.start_import(
+                current_user, upload.filename or "", upload.read(), duplicate_mode=form.duplicate_mode.data,
+                owner_county_id=form.owner_county_id.data or None, now=_now()))
         except InvalidInput as error:
             populate_errors(form, error)
         else:

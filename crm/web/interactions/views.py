@@ -7,17 +7,16 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import Lead
+from crm.models import Interaction, Lead, Trip
 from crm.services import followups, interactions, leads, trips
 from crm.services.duplicates import DuplicateLead, ProbeLimited
-from crm.services.errors import InvalidInput
+from crm.services.errors import Conflict, InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
-from crm.web.forms import choices, populate_errors
-from crm.web.interactions.forms import TripForm, VisitForm
+from crm.web.forms import choices, create_once, populate_errors
+from crm.web.interactions.forms import ContactForm, TripForm, VisitForm, WithdrawForm
 from crm.web.pagination import paginate
 
 bp = Blueprint("interactions", __name__)
@@ -42,18 +41,23 @@ def _staff_choices() -> list:
     return [(u.id, f"{u.display_name}") for u in followups.assignable_users(current_user)]
 
 
-def _fill_choices(form: VisitForm) -> None:
+def _fill_choices(form: ContactForm, current: Interaction | None = None) -> None:
     staff = _staff_choices()
+    if current is not None:  # people who went may have left the county since: keep them choosable
+        staff += [(u.id, u.display_name) for u in current.participants if u.id not in {i for i, _n in staff}]
     form.participant_ids.choices = choices(staff)
-    form.next_assignee_id.choices = choices(staff)
-    rows = [(0, "—")]
-    for top, children in industry_tree():
-        rows += [(top.id, top.name)] + [(c.id, f"— {c.name}") for c in children]
-    form.new_industry_id.choices = choices(rows)
     today = _now().astimezone(TZ).date()
+    picked = trips.trip_choices(current_user, today=today)
+    if current is not None and current.trip is not None and current.trip not in picked:
+        picked.append(current.trip)
     form.trip_id.choices = choices([(0, _("— no trip —"))] + [
-        (t.id, f"{t.title} ({t.starts_on:%m-%d}–{t.ends_on:%m-%d})")
-        for t in trips.trip_choices(current_user, today=today)])
+        (t.id, f"{t.title} ({t.starts_on:%m-%d}–{t.ends_on:%m-%d})") for t in picked])
+    if isinstance(form, VisitForm):
+        form.next_assignee_id.choices = choices(staff)
+        rows = [(0, "—")]
+        for top, children in industry_tree():
+            rows += [(top.id, top.name)] + [(c.id, f"— {c.name}") for c in children]
+        form.new_industry_id.choices = choices(rows)
 
 
 def _map_errors(form: VisitForm, error: InvalidInput, new_lead: bool) -> None:
@@ -64,11 +68,15 @@ def _map_errors(form: VisitForm, error: InvalidInput, new_lead: bool) -> None:
     populate_errors(form, InvalidInput(mapped))
 
 
-def _visit(form: VisitForm) -> tuple[dict, dict | None, dict | None]:
-    data = {"kind": form.kind.data, "occurred_at": form.occurred_at.data, "location": form.location.data,
+def _contact(form: ContactForm) -> dict:
+    return {"kind": form.kind.data, "occurred_at": form.occurred_at.data, "location": form.location.data,
             "leader_level": form.leader_level.data, "leader_name": form.leader_name.data,
             "participant_ids": form.participant_ids.data, "visitor_count": form.visitor_count.data,
             "summary": form.summary.data, "outcome": form.outcome.data, "trip_id": form.trip_id.data}
+
+
+def _visit(form: VisitForm) -> tuple[dict, dict | None, dict | None]:
+    data = _contact(form)
     new_lead = None
     if form.new_lead.data:
         new_lead = {"name": form.new_name.data, "kind": form.new_kind.data, "industry_id": form.new_industry_id.data,
@@ -98,9 +106,9 @@ def create(lead_id: int | None = None):
         data, new_lead, followup = _visit(form)
         target = fixed.id if fixed else form.lead_id.data
         try:
-            interaction = interactions.log_interaction(
+            interaction, replayed = create_once(form, Interaction, lambda: interactions.log_interaction(
                 current_user, data, now=_now(), lead_id=None if new_lead else target, new_lead=new_lead,
-                followup=followup, force=form.force.data)
+                followup=followup, force=form.force.data))
         except DuplicateLead as dup:
             flash(dup.message, "warning")
             duplicate = dup
@@ -109,15 +117,73 @@ def create(lead_id: int | None = None):
         except InvalidInput as error:
             _map_errors(form, error, bool(new_lead))
         else:
-            flash(_("Visit logged."), "success")
+            if not replayed:
+                flash(_("Visit logged."), "success")
             return redirect(url_for("leads.detail", lead_id=interaction.lead_id))
     chosen = fixed or leads.pickable_lead(current_user, form.lead_id.data)
-    return render_template("interactions/form.html", form=form, fixed=fixed, chosen=chosen, duplicate=duplicate)
+    return render_template("interactions/form.html", form=form, fixed=fixed, chosen=chosen, duplicate=duplicate,
+                           max_visitors=interactions.MAX_VISITORS)
+
+
+def _back(interaction: Interaction):
+    if interaction.lead_id is None and interaction.project_id is not None:
+        return redirect(url_for("projects.detail", project_id=interaction.project_id))
+    return redirect(url_for("leads.detail", lead_id=interaction.lead_id))
+
+
+@bp.route("/interactions/<int:interaction_id>/edit", methods=["GET", "POST"])
+def edit(interaction_id: int):
+    interaction = interactions.get_interaction(interaction_id)
+    if not can(current_user, "interaction.edit", interaction):
+        abort(403)
+    if interaction.withdrawn_at is not None:
+        flash(_("This contact was withdrawn: it can no longer be changed."), "warning")
+        return _back(interaction)
+    form = ContactForm(obj=interaction)
+    if request.method == "GET":
+        form.occurred_at.data = interaction.occurred_at.astimezone(TZ).replace(tzinfo=None)
+        form.participant_ids.data = [u.id for u in interaction.participants]
+        form.trip_id.data = interaction.trip_id or 0
+    _fill_choices(form, interaction)
+    if form.validate_on_submit():
+        try:
+            interactions.update_interaction(current_user, interaction.id, _contact(form), now=_now())
+        except InvalidInput as error:
+            populate_errors(form, error)
+        else:
+            flash(_("Visit corrected."), "success")
+            return _back(interaction)
+    fixed = db.session.get(Lead, interaction.lead_id) if interaction.lead_id else None
+    return render_template("interactions/form.html", form=form, interaction=interaction, fixed=fixed,
+                           withdraw_form=WithdrawForm(), max_visitors=interactions.MAX_VISITORS)
+
+
+@bp.route("/interactions/<int:interaction_id>/withdraw", methods=["POST"])
+def withdraw(interaction_id: int):
+    interaction = interactions.get_interaction(interaction_id)
+    if not can(current_user, "interaction.withdraw", interaction):
+        abort(403)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the visit is withdrawn."), "danger")
+        return redirect(url_for("interactions.edit", interaction_id=interaction.id))
+    try:
+        interactions.withdraw_interaction(current_user, interaction.id, form.reason.data, now=_now())
+    except (InvalidInput, Conflict) as error:
+        flash(error.message or _("Say why the visit is withdrawn."), "danger")
+    else:
+        flash(_("Visit withdrawn: it no longer counts in the figures."), "success")
+    return _back(interaction)
 
 
 @bp.route("/trips")
 def trips_index():
     return render_template("interactions/trips.html", page=paginate(trips.trips_query()))
+
+
+def _trip_data(form: TripForm) -> dict:
+    return {k: getattr(form, k).data for k in ("title", "leader_level", "leader_name", "starts_on", "ends_on",
+                                               "cities", "participant_ids", "notes")}
 
 
 @bp.route("/trips/new", methods=["GET", "POST"])
@@ -129,22 +195,42 @@ def trip_create():
     if request.method == "GET":
         form.participant_ids.data = [current_user.id]
     if form.validate_on_submit():
-        data = {k: getattr(form, k).data for k in ("title", "leader_level", "leader_name", "starts_on", "ends_on",
-                                                    "cities", "participant_ids", "notes")}
         try:
-            trip = trips.create_trip(current_user, data, now=_now())
+            trip, replayed = create_once(form, Trip, lambda: trips.create_trip(current_user, _trip_data(form),
+                                                                               now=_now()))
+        except InvalidInput as error:
+            populate_errors(form, error)
+        else:
+            if not replayed:
+                flash(_("Trip saved."), "success")
+            return redirect(url_for("interactions.trip_detail", trip_id=trip.id))
+    return render_template("interactions/trip_form.html", form=form)
+
+
+@bp.route("/trips/<int:trip_id>/edit", methods=["GET", "POST"])
+def trip_edit(trip_id: int):
+    trip = trips.get_trip(trip_id)
+    if not can(current_user, "trip.edit", trip):
+        abort(403)
+    form = TripForm(obj=trip)
+    staff = _staff_choices()
+    form.participant_ids.choices = choices(staff + [(u.id, u.display_name) for u in trip.participants
+                                                    if u.id not in {i for i, _n in staff}])
+    if request.method == "GET":
+        form.participant_ids.data = [u.id for u in trip.participants]
+    if form.validate_on_submit():
+        try:
+            trips.update_trip(current_user, trip.id, _trip_data(form), now=_now())
         except InvalidInput as error:
             populate_errors(form, error)
         else:
             flash(_("Trip saved."), "success")
             return redirect(url_for("interactions.trip_detail", trip_id=trip.id))
-    return render_template("interactions/trip_form.html", form=form)
+    return render_template("interactions/trip_form.html", form=form, trip=trip)
 
 
 @bp.route("/trips/<int:trip_id>")
 def trip_detail(trip_id: int):
     trip = trips.get_trip(trip_id)
     visits = trips.trip_visits(trip.id)
-    ids = {v.lead_id for v in visits if v.lead_id}
-    names = dict(db.session.execute(select(Lead.id, Lead.name).where(Lead.id.in_(ids)))) if ids else {}
-    return render_template("interactions/trip.html", trip=trip, visits=visits, lead_names=names)
+    return render_template("interactions/trip.html", trip=trip, visits=visits, lead_names=trips.lead_names(visits))

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.web.forms import choices
+from crm.web.forms import OnceForm, choices
 from crm.web.leads.labels import CHANNEL_LABELS, KIND_LABELS, STATUS_LABELS
 
 CONTACT_ROWS = 3
@@ -30,7 +30,7 @@ class ContactForm(Form):
     is_primary = BooleanField(_l("Primary"))
 
 
-class LeadForm(FlaskForm):
+class LeadForm(OnceForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Type"), choices=choices(KIND_LABELS.items()), default="enterprise")
     uscc = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=40)])

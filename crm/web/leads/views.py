@@ -14,7 +14,7 @@ from crm.services.duplicates import DuplicateLead, ProbeLimited
 from crm.services.errors import InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
-from crm.web.forms import choices, populate_errors
+from crm.web.forms import choices, create_once, populate_errors
 from crm.web.leads import labels
 from crm.web.leads.forms import CONTACT_ROWS, LeadForm, MergeForm
 from crm.web.pagination import paginate
@@ -146,7 +146,9 @@ def _save(form: LeadForm, lead: Lead | None):
     data = _form_data(form)
     try:
         if lead is None:
-            return leads.create_lead(current_user, data, now=_now(), force=form.force.data), None
+            created, _replayed = create_once(form, Lead, lambda: leads.create_lead(current_user, data, now=_now(),
+                                                                                   force=form.force.data))
+            return created, None
         return leads.update_lead(current_user, lead.id, data, now=_now(), force=form.force.data), None
     except DuplicateLead as dup:
         flash(dup.message, "warning")

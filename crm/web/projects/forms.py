@@ -4,11 +4,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.web.forms import choices
+from crm.web.forms import OnceForm, choices
 from crm.web.projects.labels import CHANNEL_LABELS, STAGE_LABELS
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(OnceForm):
     name = StringField(_l("Project name"), validators=[DataRequired(), Length(max=200)])
     county_id = SelectField(_l("Landing county"), coerce=int, choices=[])
     industry_id = SelectField(_l("Industry"), coerce=int, choices=[])
@@ -32,7 +32,7 @@ class StageForm(FlaskForm):
     allow_back = BooleanField(_l("Yes, move the project back"))
 
 
-class FundsForm(FlaskForm):
+class FundsForm(OnceForm):
     amount = StringField(_l("Amount (10k yuan)"), validators=[DataRequired(), Length(max=30)])
     arrived_on = DateField(_l("Arrived on"), validators=[DataRequired()])
     out_of_province = BooleanField(_l("From outside the province"))

@@ -7,10 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.models import FundsArrival, Project
 from crm.services import counties, industries, projects
 from crm.services.errors import InvalidInput
 from crm.services.permissions import can
-from crm.web.forms import choices, populate_errors
+from crm.web.forms import choices, create_once, populate_errors
 from crm.web.pagination import paginate
 from crm.web.projects import labels
 from crm.web.projects.forms import FundsForm, ProjectForm, StageForm
@@ -96,11 +97,13 @@ def create():
     _fill_choices(form)
     if form.validate_on_submit():
         try:
-            project = projects.create_project(current_user, {**_data(form), "stage": form.stage.data}, now=_now())
+            project, replayed = create_once(form, Project, lambda: projects.create_project(
+                current_user, {**_data(form), "stage": form.stage.data}, now=_now()))
         except InvalidInput as error:
             populate_errors(form, error)
         else:
-            flash(_("Project saved."), "success")
+            if not replayed:
+                flash(_("Project saved."), "success")
             return redirect(url_for("projects.detail", project_id=project.id))
     return render_template("projects/form.html", form=form, project=None)
 
@@ -163,12 +166,14 @@ def funds(project_id: int):
     form = FundsForm()
     if form.validate_on_submit():
         try:
-            projects.add_funds(current_user, project_id, form.amount.data, form.arrived_on.data,
-                               form.out_of_province.data, form.foreign_amount.data, note=form.note.data, now=_now())
+            _funds, replayed = create_once(form, FundsArrival, lambda: projects.add_funds(
+                current_user, project_id, form.amount.data, form.arrived_on.data, form.out_of_province.data,
+                form.foreign_amount.data, note=form.note.data, now=_now()))
         except InvalidInput as error:
             populate_errors(form, error)
         else:
-            flash(_("Funds recorded."), "success")
+            if not replayed:
+                flash(_("Funds recorded."), "success")
             return redirect(url_for("projects.detail", project_id=project_id))
     return detail(project_id, funds_form=form), 422
 
