@@ -20,7 +20,7 @@ from crm.models import (
     Trip,
     User,
 )
-from crm.services import audit, leads
+from crm.services import audit, leads, versions
 from crm.services.counties import city_county
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.permissions import can, require, rule
@@ -166,6 +166,8 @@ def log_interaction(actor: User, data: dict, *, now: datetime, lead_id: int | No
         audit.record(actor, "create", "interaction", interaction.id, summary=lead.name,
                      after=dict(snapshot(interaction), participant_ids=[u.id for u in participants]))
         if before["status"] != lead.status:
+            if new_lead is None:
+                versions.bump(lead, "lead")  # the status on an open edit form is stale now
             audit.record(actor, "update", "lead", lead.id, summary=lead.name, before={"status": before["status"]},
                          after={"status": lead.status})
         if _wants_followup(followup):
