@@ -1,7 +1,7 @@
 """Admin forms for users and counties: shape only."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.forms import choices
@@ -22,6 +22,7 @@ class UserForm(FlaskForm):
     language = SelectField(_l("Language"), choices=choices([("zh", "简体中文"), ("en", "English")]))
     is_active_user = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=128)])
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 
 
 class ResetPasswordForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Event form: shape only."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -14,3 +14,4 @@ class EventForm(FlaskForm):
     lead_ids = SelectMultipleField(_l("Invited leads"), coerce=int, choices=[])
     attended_ids = SelectMultipleField(_l("Leads who came"), coerce=int, choices=[])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
