@@ -34,7 +34,7 @@ def expected_version(data: dict) -> tuple[int | None, bool]:
         return body, False
     tags = request.if_match.as_set()  # strong tags only: a weak one never matches under If-Match (RFC 9110)
     only = next(iter(tags)) if len(tags) == 1 else None
-    return (int(only) if only is not None and only.isdigit() else -1), True
+    return (versions.parse(only) if only is not None and only.isdigit() else versions.STALE), True
 
 
 @contextmanager

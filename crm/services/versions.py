@@ -19,14 +19,21 @@ NOT_EDITS = frozenset({"reveal", "export", "add_funds", "login", "logout", "lock
                        "reset_password", "user.notify_channels"})
 
 
+STALE = -1  # what a garbled or impossible version becomes: it can only fail the check
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit INTEGER on PostgreSQL; a bigger number would not even bind
+
+
 def parse(value) -> int | None:
-    """A version as a form or JSON body carries it; blank means the caller did not say (no check)."""
+    """A version as a form, header or JSON body carries it; blank means the caller did not say (no check)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, bool):
+        return STALE
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
-        return -1  # a garbled version can only be stale
+        return STALE
+    return number if 0 < number <= MAX_VERSION else STALE
 
 
 def bump(record, object_type: str, expected: int | None = None) -> int:

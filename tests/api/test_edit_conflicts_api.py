@@ -46,11 +46,13 @@ def test_patch_lead_with_stale_body_version_is_409(hanbin):
     assert hanbin.patch(f"/api/v1/leads/{lead['id']}", json={"notes": "先", "version": 1}).status_code == 200
     response = hanbin.patch(f"/api/v1/leads/{lead['id']}", json={"notes": "后", "version": 1})
     assert response.status_code == 409 and response.get_json()["current_version"] == 2
+    huge = hanbin.patch(f"/api/v1/leads/{lead['id']}", json={"notes": "后", "version": int("9" * 40)})
+    assert huge.status_code == 422  # an integer no column holds is bad input, never a 500
 
 
 def test_patch_lead_with_weak_or_garbled_if_match_is_412(hanbin):
     lead = _lead(hanbin)
-    for header in ('W/"1"', '"abc"', '"1", "2"'):
+    for header in ('W/"1"', '"abc"', '"1", "2"', f'"{"9" * 40}"'):
         assert hanbin.patch(f"/api/v1/leads/{lead['id']}", json={"notes": "x"}, headers={"If-Match": header}
                             ).status_code == 412, header
 

@@ -220,8 +220,10 @@ def test_admin_edit_of_user_from_stale_version_is_refused(app, staff):
         assert db.session.get(User, target).phone is None
 
 
-def test_garbled_version_counts_as_stale():
-    assert versions.parse("abc") == -1 and versions.parse("") is None and versions.parse(" 3 ") == 3
+def test_garbled_or_out_of_range_version_counts_as_stale():
+    assert versions.parse("") is None and versions.parse(None) is None and versions.parse(" 3 ") == 3
+    for bad in ("abc", "9" * 40, "0", "-2", True, 2**31):
+        assert versions.parse(bad) == versions.STALE, bad
 
 
 def test_last_change_ignores_reads(app, staff, make_user):
