@@ -93,3 +93,14 @@ def test_event_patch_with_stale_if_match_is_412(api_client):
     assert city.patch(f"/api/v1/events/{event['id']}", json={"city": "广州"}, headers={"If-Match": '"1"'}
                       ).status_code == 412
     assert city.get(f"/api/v1/events/{event['id']}").get_json()["city"] == "深圳"
+
+
+def test_put_targets_with_stale_was_is_refused_and_untouched_cells_are_left_alone(api_client):
+    admin, other = api_client("admin", None), api_client("admin", None, display_name="王芳")
+    assert admin.put("/api/v1/targets?year=2027", json=[{"metric": "signed_count", "value": 10}]).status_code == 200
+    assert other.put("/api/v1/targets?year=2027", json=[{"metric": "signed_count", "value": 20}]).status_code == 200
+    kept = admin.put("/api/v1/targets?year=2027", json=[{"metric": "signed_count", "value": 10, "was": 10}])
+    assert kept.status_code == 200 and kept.get_json()[0]["value"] == 20
+    refused = admin.put("/api/v1/targets?year=2027", json=[{"metric": "signed_count", "value": 15, "was": 10}])
+    problem = refused.get_json()
+    assert refused.status_code == 422 and "王芳" in problem["errors"]["0.value"][0] and problem["errors"]["0.was"] == ["20"]

@@ -232,3 +232,43 @@ def test_last_change_ignores_reads(app, staff, make_user):
         leads.reveal_contacts(_u(make_user("viewer", None)), lead_id, now=NOW)
         entry = versions.last_change("lead", lead_id)
         assert entry.action == "create" and db.session.scalar(select(Lead.version).where(Lead.id == lead_id)) == 1
+
+
+# --- the targets grid (one form for every cell of a year) ------------------------------------------------
+
+def test_targets_grid_save_leaves_cells_the_editor_did_not_touch(app, staff):
+    from crm.services import targets
+
+    with app.test_request_context():
+        admin, other = _u(staff["admin"]), _u(make_admin(app, "王芳"))
+        targets.set_targets(admin, 2027, [{"metric": "signed_count", "value": "10"}], now=NOW)
+        targets.set_targets(other, 2027, [{"metric": "signed_count", "value": "20"}], now=NOW)  # meanwhile
+        targets.set_targets(admin, 2027, [{"metric": "signed_count", "value": "10", "was": "10"},
+                                          {"metric": "funds_in_place", "value": "500", "was": ""}], now=NOW)
+        assert {k[1]: str(v) for k, v in targets.target_map(2027).items()} == {
+            "signed_count": "20.00", "funds_in_place": "500.00"}
+
+
+def test_targets_cell_changed_meanwhile_is_refused_naming_who(app, staff):
+    from crm.services import targets
+    from crm.services.errors import InvalidInput
+
+    with app.test_request_context():
+        admin, other = _u(staff["admin"]), _u(make_admin(app, "王芳"))
+        targets.set_targets(admin, 2027, [{"metric": "signed_count", "value": "10"}], now=NOW)
+        targets.set_targets(other, 2027, [{"metric": "signed_count", "value": "20"}], now=NOW)
+        with pytest.raises(InvalidInput) as refused:
+            targets.set_targets(admin, 2027, [{"metric": "funds_in_place", "value": "500", "was": ""},
+                                              {"metric": "signed_count", "value": "15", "was": "10"}], now=NOW)
+        assert "王芳" in str(refused.value.errors["1.value"][0]) and refused.value.errors["1.was"] == ["20"]
+        assert {k[1]: str(v) for k, v in targets.target_map(2027).items()} == {"signed_count": "20.00"}
+
+
+def make_admin(app, name: str):
+    from crm.services.passwords import hash_password
+
+    user = User(username=f"admin-{name}", display_name=name, role="admin", password_hash=hash_password("x" * 12),
+                password_changed_at=NOW)
+    db.session.add(user)
+    db.session.commit()
+    return user

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from crm.extensions import db
-from crm.models import Event, Followup, Lead, Project, User
+from crm.models import Event, Followup, Lead, Project, Target, User
 from crm.services import events, followups, leads, projects
 from tests.conftest import county_id
 
@@ -115,3 +115,26 @@ def test_stale_admin_user_form_conflicts(app, login_as, make_user):
     assert response.status_code == 409 and "李大强" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, target.id).display_name == "李强强"
+
+
+def test_targets_grid_keeps_cells_saved_meanwhile_and_flags_a_cell_both_changed(app, login_as):
+    first, second = login_as("admin", None, display_name="王芳"), login_as("admin", None)
+    page = second.get("/reports/targets?year=2027").get_data(as_text=True)
+    assert 'name="was-0-signed_count" value=""' in page
+    assert first.post("/reports/targets", data={"year": 2027, "t-0-signed_count": "10", "was-0-signed_count": ""}
+                      ).status_code == 302
+    grid = {"year": 2027, "was-0-signed_count": "", "was-0-funds_in_place": "", "t-0-signed_count": "",
+            "t-0-funds_in_place": "500"}
+    assert second.post("/reports/targets", data=grid).status_code == 302  # the untouched cell keeps 王芳's 10
+    with app.app_context():
+        assert {t.metric: str(t.value) for t in db.session.query(Target)} == {"signed_count": "10.00",
+                                                                             "funds_in_place": "500.00"}
+    refused = second.post("/reports/targets", data={**grid, "t-0-signed_count": "15", "was-0-funds_in_place": "500.00"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "王芳" in page and 'name="was-0-signed_count" value="10"' in page
+    assert 'name="t-0-signed_count"' in page and 'value="15"' in page
+    again = second.post("/reports/targets", data={**grid, "t-0-signed_count": "15", "was-0-signed_count": "10",
+                                                   "was-0-funds_in_place": "500.00"})
+    assert again.status_code == 302
+    with app.app_context():
+        assert {t.metric: str(t.value) for t in db.session.query(Target)}["signed_count"] == "15.00"
