@@ -272,3 +272,22 @@ def make_admin(app, name: str):
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def test_import_update_and_its_revert_each_make_an_open_lead_edit_form_stale(app, staff, tmp_path):
+    from crm.services import imports
+    from tests.services.test_imports import add_lead, csv_bytes, do_import
+
+    app.config["IMPORT_FOLDER"] = str(tmp_path / "imports")
+    lead_id = add_lead(app, "安康甲公司", mobile="13800000002")
+    batch_id = do_import(app, staff["first"], csv_bytes("安康甲公司,商会,,富硒茶,,赵六,,13900000003,,新备注"),
+                         duplicate_mode="update")
+    with app.test_request_context():
+        assert db.session.get(Lead, lead_id).version == 2
+        with pytest.raises(EditConflict):
+            leads.update_lead(_u(staff["second"]), lead_id, {"notes": "导入前打开的表单"}, now=NOW, expected_version=1)
+        imports.revert_import(_u(staff["first"]), batch_id, now=NOW)
+        db.session.expire_all()
+        assert db.session.get(Lead, lead_id).version == 3
+        with pytest.raises(EditConflict):
+            leads.update_lead(_u(staff["second"]), lead_id, {"notes": "导入后打开的表单"}, now=NOW, expected_version=2)
