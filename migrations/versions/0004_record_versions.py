@@ -1,4 +1,4 @@
-"""record versions: an edit counter on leads, projects, follow-ups, events and users
+"""record versions: an edit counter on leads, projects, follow-ups, events, users and counties
 
 Every edit bumps `version` with a conditional UPDATE (crm.services.versions); an edit made from a form or an
 API read older than the last change is refused (409 / 412) instead of silently overwriting it. Existing rows
@@ -15,7 +15,7 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-TABLES = ('leads', 'projects', 'followups', 'events', 'users')
+TABLES = ('leads', 'projects', 'followups', 'events', 'users', 'counties')
 
 
 def upgrade():

@@ -291,3 +291,18 @@ def test_import_update_and_its_revert_each_make_an_open_lead_edit_form_stale(app
         assert db.session.get(Lead, lead_id).version == 3
         with pytest.raises(EditConflict):
             leads.update_lead(_u(staff["second"]), lead_id, {"notes": "导入后打开的表单"}, now=NOW, expected_version=2)
+
+
+def test_admin_edit_of_county_from_stale_version_is_refused(app, staff):
+    from crm.models import County
+    from crm.services import counties
+
+    with app.test_request_context():
+        county = counties.county_by_code("610902")
+        counties.update_county(_u(staff["admin"]), county.id, {"name": "汉滨区（新）", "kind": county.kind},
+                               expected_version=1)
+        with pytest.raises(EditConflict):
+            counties.update_county(_u(staff["admin"]), county.id, {"name": "汉滨", "kind": "district"},
+                                   expected_version=1)
+        db.session.expire_all()
+        assert db.session.get(County, county.id).name == "汉滨区（新）"

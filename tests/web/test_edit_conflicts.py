@@ -138,3 +138,13 @@ def test_targets_grid_keeps_cells_saved_meanwhile_and_flags_a_cell_both_changed(
     assert again.status_code == 302
     with app.app_context():
         assert {t.metric: str(t.value) for t in db.session.query(Target)}["signed_count"] == "15.00"
+
+
+def test_stale_admin_county_form_conflicts(app, login_as):
+    admin = login_as("admin", None)
+    hanbin = county_id(app, "610902")
+    assert _version_on(admin.get(f"/admin/counties/{hanbin}/edit").get_data(as_text=True)) == "1"
+    data = {"name": "汉滨区（新）", "kind": "district", "sort_order": 1, "is_active": "y", "version": "1"}
+    assert admin.post(f"/admin/counties/{hanbin}/edit", data=data).status_code == 302
+    response = admin.post(f"/admin/counties/{hanbin}/edit", data={**data, "name": "汉滨"})
+    assert response.status_code == 409 and 'value="汉滨"' in response.get_data(as_text=True)

@@ -34,3 +34,4 @@ class CountyForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(COUNTY_KIND_CHOICES))
     sort_order = IntegerField(_l("Order"), validators=[Optional()])
     is_active = BooleanField(_l("Active"))
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused

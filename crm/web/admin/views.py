@@ -89,15 +89,20 @@ def counties_index():
 def counties_form(county_id: int):
     county = counties.get_county(county_id)
     form = CountyForm(obj=county)
+    conflict = None
     if form.validate_on_submit():
         try:
-            counties.update_county(current_user, county.id, form.data)
+            counties.update_county(current_user, county.id, form.data,
+                                   expected_version=versions.parse(form.version.data))
         except InvalidInput as error:
             populate_errors(form, error)
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, CountyForm(formdata=None, obj=county))
         else:
             flash(_("County saved."), "success")
             return redirect(url_for("admin.counties_index"))
-    return render_template("admin/county_form.html", form=form, county=county)
+    return render_template("admin/county_form.html", form=form, county=county,
+                           conflict=conflict), 409 if conflict else 200
 
 
 @bp.route("/audit")
