@@ -148,3 +148,16 @@ def test_stale_admin_county_form_conflicts(app, login_as):
     assert admin.post(f"/admin/counties/{hanbin}/edit", data=data).status_code == 302
     response = admin.post(f"/admin/counties/{hanbin}/edit", data={**data, "name": "汉滨"})
     assert response.status_code == 409 and 'value="汉滨"' in response.get_data(as_text=True)
+
+
+def test_stale_profile_form_conflicts_with_an_admin_edit(app, login_as):
+    me = login_as("county_staff", display_name="李强")
+    assert _version_on(me.get("/profile").get_data(as_text=True)) == "1"
+    admin = login_as("admin", None)
+    assert admin.post(f"/admin/users/{me.user.id}/edit", data={
+        "username": me.user.username, "display_name": "李强（招商科）", "role": "county_staff",
+        "county_id": me.user.county_id, "language": "zh", "is_active_user": "y", "version": "1"}).status_code == 302
+    response = me.post("/profile", data={"display_name": "强", "language": "zh", "version": "1"})
+    assert response.status_code == 409 and 'value="强"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, me.user.id).display_name == "李强（招商科）"
