@@ -12,7 +12,12 @@ from crm.services.errors import EditConflict
 IF_MATCH_DOC = {"parameters": [{
     "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
     "description": 'The ETag of the read this update is based on (`"3"`); a record changed since answers 412. '
-                   "Or send `version` in the body (409 when stale). Without either the update is unconditional."}]}
+                   "Or send `version` in the body (409 when stale). Without either the update is unconditional."}],
+    "responses": {
+        "409": {"description": "The body's `version` is stale: problem+json with `current_version`, `changed_by`, "
+                               "`changed_at`"},
+        "412": {"description": "The If-Match ETag is stale: problem+json with `current_version`, `changed_by`, "
+                               "`changed_at`"}}}
 
 
 class PreconditionFailed(EditConflict):
