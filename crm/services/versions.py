@@ -39,12 +39,14 @@ def parse(value) -> int | None:
 def bump(record, object_type: str, expected: int | None = None) -> int:
     """Raise the record's version by one inside the caller's unit of work and return the new one. With
     `expected`, refuse (roll back, raise EditConflict naming the last change) unless the row still has it."""
-    model = type(record)
-    stmt = update(model.__table__).where(model.__table__.c.id == record.id)
+    table = type(record).__table__
+    stmt = update(table).where(table.c.id == record.id)
     if expected is not None:
-        stmt = stmt.where(model.__table__.c.version == expected)
-    new = db.session.execute(stmt.values(version=model.__table__.c.version + 1)
-                             .returning(model.__table__.c.version)).scalar_one_or_none()
+        stmt = stmt.where(table.c.version == expected)
+    values = {"version": table.c.version + 1}
+    if "updated_at" in table.c:
+        values["updated_at"] = table.c.updated_at  # not the onupdate default: only a changed field moves it
+    new = db.session.execute(stmt.values(**values).returning(table.c.version)).scalar_one_or_none()
     if new is None:
         db.session.rollback()  # release the write lock the refused UPDATE took; the caller changes nothing
         raise stale(record, object_type)
@@ -53,8 +55,8 @@ def bump(record, object_type: str, expected: int | None = None) -> int:
 
 
 def stale(record, object_type: str) -> EditConflict:
-    model = type(record)
-    current = db.session.scalar(select(model.__table__.c.version).where(model.__table__.c.id == record.id))
+    table = type(record).__table__
+    current = db.session.scalar(select(table.c.version).where(table.c.id == record.id))
     entry = last_change(object_type, record.id)
     who = (entry.actor.display_name if entry.actor else None) if entry else None
     return EditConflict(_("This record was changed by someone else after you opened it; your changes were not "

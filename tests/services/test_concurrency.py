@@ -178,6 +178,15 @@ def test_update_followup_from_stale_version_is_refused(app, staff):
         assert db.session.get(Followup, fu_id).title == "电话回访"
 
 
+def test_save_that_changes_nothing_bumps_the_version_but_not_the_updated_time(app, staff):
+    fu_id = _followup(app, staff["first"], _lead(app, staff["first"]))
+    with app.test_request_context():
+        followups.update_followup(_u(staff["first"]), fu_id, {"title": "回访"}, now=NOW, expected_version=1)
+        db.session.expire_all()
+        fu = db.session.get(Followup, fu_id)
+        assert (fu.version, fu.updated_at) == (2, NOW)
+
+
 def test_handoff_makes_an_open_followup_edit_form_stale(app, staff):
     fu_id = _followup(app, staff["city"], _lead(app, staff["first"]))
     with app.test_request_context():
