@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from crm.api import idempotency
+from crm.api import idempotency, versions
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
@@ -29,6 +29,7 @@ class EventSchema(Schema):
     attended_ids = fields.List(fields.Integer(), metadata={"description": "leads that came"})
     signed_count = fields.Integer(dump_only=True)
     signed_investment = fields.Float(dump_only=True, metadata={"description": "万元"})
+    version = fields.Integer(dump_only=True, metadata={"description": "bumped by every edit; also the ETag"})
 
 
 class EventOut(EventSchema):
@@ -38,6 +39,7 @@ class EventOut(EventSchema):
 class EventPatch(EventSchema):
     name = fields.String()
     held_on = fields.Raw()
+    version = fields.Integer(metadata={"description": "the version read; an event changed since answers 409"})
 
 
 class EventQuery(PageArgs):
@@ -72,11 +74,16 @@ def event_create(data):
 @bp.route("/events/<int:event_id>")
 @bp.response(200, EventOut)
 def event_get(event_id: int):
-    return events.event_values(events.get_event(actor(), event_id))
+    event = events.get_event(actor(), event_id)
+    return events.event_values(event), 200, versions.etag(event.version)
 
 
 @bp.route("/events/<int:event_id>", methods=["PATCH"])
 @bp.arguments(EventPatch)
 @bp.response(200, EventOut)
+@bp.doc(**versions.IF_MATCH_DOC)
 def event_update(data, event_id: int):
-    return events.event_values(events.update_event(actor(), event_id, data, now=_now()))
+    expected, from_header = versions.expected_version(data)
+    with versions.precondition(from_header):
+        event = events.update_event(actor(), event_id, data, now=_now(), expected_version=expected)
+    return events.event_values(event), 200, versions.etag(event.version)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from crm.api import idempotency
+from crm.api import idempotency, versions
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
@@ -34,6 +34,7 @@ class FollowupSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
     previous_id = fields.Integer(allow_none=True)
     result_interaction_id = fields.Integer(allow_none=True)
+    version = fields.Integer(metadata={"description": "bumped by every edit and status change; also the ETag"})
 
 
 class FollowupInput(Schema):
@@ -50,7 +51,11 @@ class FollowupInput(Schema):
 
 
 class FollowupPatch(FollowupInput):
-    """The same fields, each optional (only those given change)."""
+    """The same fields, each optional (only those given change); `version` (or If-Match) guards against lost
+    updates."""
+
+    version = fields.Integer(allow_none=True,
+                             metadata={"description": "the version read; a follow-up changed since answers 409"})
 
 
 class NextInput(Schema):
@@ -102,14 +107,19 @@ def followup_create(data):
 @bp.route("/followups/<int:followup_id>")
 @bp.response(200, FollowupSchema)
 def followup_get(followup_id: int):
-    return followups.get_followup(actor(), followup_id)
+    fu = followups.get_followup(actor(), followup_id)
+    return fu, 200, versions.etag(fu.version)
 
 
 @bp.route("/followups/<int:followup_id>", methods=["PATCH"])
 @bp.arguments(FollowupPatch)
 @bp.response(200, FollowupSchema)
+@bp.doc(**versions.IF_MATCH_DOC)
 def followup_update(data, followup_id: int):
-    return followups.update_followup(actor(), followup_id, data, now=_now())
+    expected, from_header = versions.expected_version(data)
+    with versions.precondition(from_header):
+        fu = followups.update_followup(actor(), followup_id, data, now=_now(), expected_version=expected)
+    return fu, 200, versions.etag(fu.version)
 
 
 @bp.route("/followups/<int:followup_id>/complete", methods=["POST"])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from crm.api import idempotency
+from crm.api import idempotency, versions
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_schema
 from crm.extensions import db
@@ -51,11 +51,14 @@ class LeadSchema(Schema):
     last_contacted_at = fields.DateTime(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "bumped by every edit; also the ETag"})
     force = fields.Boolean(load_only=True, load_default=False)
 
 
 class LeadPatchSchema(LeadSchema):
-    """PATCH: every field optional (used with partial=True)."""
+    """PATCH: every field optional (used with partial=True); `version` (or If-Match) guards against lost updates."""
+
+    version = fields.Integer(metadata={"description": "the version read; a lead changed since answers 409"})
 
 
 class LeadQuery(PageArgs):
@@ -106,16 +109,20 @@ def lead_create(data):
 @bp.route("/leads/<int:lead_id>")
 @bp.response(200, LeadSchema)
 def lead_get(lead_id: int):
-    return leads.lead_values(actor(), leads.get_lead(actor(), lead_id))
+    lead = leads.get_lead(actor(), lead_id)
+    return leads.lead_values(actor(), lead), 200, versions.etag(lead.version)
 
 
 @bp.route("/leads/<int:lead_id>", methods=["PATCH"])
 @bp.arguments(LeadPatchSchema(partial=True))
 @bp.response(200, LeadSchema)
+@bp.doc(**versions.IF_MATCH_DOC)
 def lead_update(data, lead_id: int):
     force = data.pop("force", False)
-    lead = leads.update_lead(actor(), lead_id, data, now=_now(), force=force)
-    return leads.lead_values(actor(), lead)
+    expected, from_header = versions.expected_version(data)
+    with versions.precondition(from_header):
+        lead = leads.update_lead(actor(), lead_id, data, now=_now(), force=force, expected_version=expected)
+    return leads.lead_values(actor(), lead), 200, versions.etag(lead.version)
 
 
 @bp.route("/leads/<int:lead_id>", methods=["DELETE"])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from crm.api import idempotency
+from crm.api import idempotency, versions
 from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
@@ -73,6 +73,8 @@ class ProjectSchema(Schema):
     funds_total = fields.Float(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "bumped by every edit and stage change; "
+                                                                      "also the ETag"})
 
 
 class ProjectDetailSchema(ProjectSchema):
@@ -100,6 +102,7 @@ class ProjectIn(Schema):
 
 class ProjectPatch(ProjectIn):
     name = fields.String()
+    version = fields.Integer(metadata={"description": "the version read; a project changed since answers 409"})
 
 
 class ProjectQuery(PageArgs):
@@ -149,14 +152,19 @@ def project_create(data):
 @bp.route("/projects/<int:project_id>")
 @bp.response(200, ProjectDetailSchema)
 def project_get(project_id: int):
-    return _detail(projects.get_project(actor(), project_id))
+    project = projects.get_project(actor(), project_id)
+    return _detail(project), 200, versions.etag(project.version)
 
 
 @bp.route("/projects/<int:project_id>", methods=["PATCH"])
 @bp.arguments(ProjectPatch)
 @bp.response(200, ProjectDetailSchema)
+@bp.doc(**versions.IF_MATCH_DOC)
 def project_update(data, project_id: int):
-    return _detail(projects.update_project(actor(), project_id, data, now=_now()))
+    expected, from_header = versions.expected_version(data)
+    with versions.precondition(from_header):
+        project = projects.update_project(actor(), project_id, data, now=_now(), expected_version=expected)
+    return _detail(project), 200, versions.etag(project.version)
 
 
 @bp.route("/projects/<int:project_id>", methods=["DELETE"])
@@ -171,7 +179,8 @@ def project_delete(project_id: int):
 def project_stage(data, project_id: int):
     projects.change_stage(actor(), project_id, data["stage"], on=data["on"], now=_now(),
                           allow_back=data["allow_back"])
-    return _detail(projects.get_project(actor(), project_id))
+    project = projects.get_project(actor(), project_id)
+    return _detail(project), 200, versions.etag(project.version)
 
 
 @bp.route("/projects/<int:project_id>/funds", methods=["POST"])

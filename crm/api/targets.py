@@ -19,6 +19,9 @@ class TargetSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(targets.METRICS))
     value = fields.Raw(required=True, allow_none=True,
                        metadata={"description": "count, 万元, or 万美元 (foreign_capital); null removes it"})
+    was = fields.Raw(load_only=True, allow_none=True, metadata={
+        "description": "optional: the value read before (null: none). Equal to `value`: left alone; differing "
+                       "from what is stored now: refused (422, `<i>.value`, the stored value under `<i>.was`)"})
 
 
 class TargetOut(TargetSchema):

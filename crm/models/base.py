@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Integer, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -35,3 +35,10 @@ class UtcDateTime(TypeDecorator):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class VersionedMixin:
+    """A counter every edit bumps with a conditional UPDATE (crm.services.versions), so an edit made from a
+    stale form is refused instead of silently overwriting the change saved in between."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")

@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
-from crm.models.base import TimestampMixin
+from crm.models.base import TimestampMixin, VersionedMixin
 
 
 class CountyKind(StrEnum):
@@ -18,7 +18,7 @@ class CountyKind(StrEnum):
     ZONE = "zone"
 
 
-class County(TimestampMixin, db.Model):
+class County(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "counties"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
-from crm.models.base import TimestampMixin, UtcDateTime
+from crm.models.base import TimestampMixin, UtcDateTime, VersionedMixin
 from crm.models.county import County
 from crm.models.user import User
 
@@ -34,7 +34,7 @@ class Priority(StrEnum):
     HIGH = "high"
 
 
-class Followup(TimestampMixin, db.Model):
+class Followup(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "followups"
     __table_args__ = (CheckConstraint("lead_id IS NOT NULL OR project_id IS NOT NULL", name="target"),)
 

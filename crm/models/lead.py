@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
-from crm.models.base import TimestampMixin, UtcDateTime, utcnow
+from crm.models.base import TimestampMixin, UtcDateTime, VersionedMixin, utcnow
 from crm.models.county import County
 from crm.models.industry import Industry
 from crm.models.user import User
@@ -43,7 +43,7 @@ class SourceChannel(StrEnum):
     VISIT = "visit"
 
 
-class Lead(TimestampMixin, db.Model):
+class Lead(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "leads"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
-from crm.models.base import TimestampMixin, UtcDateTime, utcnow
+from crm.models.base import TimestampMixin, UtcDateTime, VersionedMixin, utcnow
 from crm.models.county import County
 from crm.models.industry import Industry
 from crm.models.lead import Lead
@@ -49,7 +49,7 @@ event_leads = Table(
 )
 
 
-class Event(TimestampMixin, db.Model):
+class Event(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -65,7 +65,7 @@ class Event(TimestampMixin, db.Model):
     leads: Mapped[list[Lead]] = relationship(secondary=event_leads)
 
 
-class Project(TimestampMixin, db.Model):
+class Project(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -23,7 +23,7 @@ from crm.models import (
     event_leads,
     project_leads,
 )
-from crm.services import audit
+from crm.services import audit, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.leads import leads_changed, snapshot
 from crm.services.permissions import require
@@ -73,6 +73,7 @@ def decide_conflict(actor: User, conflict_id: int, decision: str, *, now: dateti
         raise Conflict(_("This conflict has already been decided."))
     lead = conflict.lead
     if decision == "reassign":
+        versions.bump(lead, "lead")
         before = snapshot(lead)
         lead.owner_county_id = conflict.claimant_county_id
         claimant = db.session.get(User, conflict.claimant_user_id) if conflict.claimant_user_id else None
@@ -117,6 +118,8 @@ def _merge(actor: User, keep: Lead, drop: Lead | None, *, now: datetime) -> None
         raise InvalidInput({"drop_id": [_l("Choose two different leads.")]})
     if drop.deleted_at is not None or keep.deleted_at is not None:
         raise Conflict(_("A deleted lead cannot be merged."))
+    versions.bump(keep, "lead")
+    versions.bump(drop, "lead")
     before = snapshot(keep)
     moved = {"contacts": len(drop.contacts)}
     db.session.execute(update(Contact).where(Contact.lead_id == drop.id).values(lead_id=keep.id))

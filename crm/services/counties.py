@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.models import County, CountyKind, User
-from crm.services import audit
+from crm.services import audit, versions
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.permissions import require
 from crm.services.validation import Errors, clean_choice, clean_text
@@ -53,7 +53,9 @@ def get_county(county_id: int) -> County:
     return county
 
 
-def update_county(actor: User, county_id: int, data: dict) -> County:
+def update_county(actor: User, county_id: int, data: dict, *, expected_version: int | None = None) -> County:
+    """Rename, reorder or (de)activate a county; with `expected_version`, one changed since the form opened is
+    refused (EditConflict)."""
     require(actor, "county.manage")
     county = get_county(county_id)
     errors = Errors()
@@ -61,6 +63,7 @@ def update_county(actor: User, county_id: int, data: dict) -> County:
     kind = clean_choice(data.get("kind"), KINDS, field="kind", errors=errors)
     if errors:
         raise InvalidInput(errors)
+    versions.bump(county, "county", expected_version)
     before = {"name": county.name, "kind": county.kind, "is_active": county.is_active, "sort_order": county.sort_order}
     county.name, county.kind = name, kind
     county.is_active = bool(data.get("is_active", county.is_active))

@@ -41,3 +41,16 @@ class AuthError(DomainError):
     def __init__(self, reason: str, message: str = ""):
         super().__init__(message or reason)
         self.reason = reason
+
+
+class EditConflict(Conflict):
+    """An edit made from a stale copy: the record changed (to `current_version`) since the editor loaded it.
+    `changed_by` (a display name) and `changed_at` say who saved in between and when, where the audit log knows."""
+
+    def __init__(self, message: str, *, current_version: int, changed_by: str | None = None,
+                 changed_at=None):
+        super().__init__(message, current_version=current_version, changed_by=changed_by,
+                         changed_at=changed_at.isoformat() if changed_at else None)
+        self.current_version = current_version
+        self.changed_by = changed_by
+        self.changed_at = changed_at

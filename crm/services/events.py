@@ -9,7 +9,7 @@ from sqlalchemy import delete, extract, func, insert, select
 
 from crm.extensions import db
 from crm.models import County, Event, Lead, Project, Role, Stage, User, event_leads
-from crm.services import audit
+from crm.services import audit, versions
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.permissions import is_city_level, require, rule, same_county
 from crm.services.projects import parse_date
@@ -146,12 +146,15 @@ def get_event(actor: User, event_id: int) -> Event:
     return event
 
 
-def update_event(actor: User, event_id: int, data: dict, *, now: datetime) -> Event:
+def update_event(actor: User, event_id: int, data: dict, *, now: datetime,
+                 expected_version: int | None = None) -> Event:
+    """Edit an event; with `expected_version`, one changed since the editor loaded it is refused."""
     event = get_event(actor, event_id)
     require(actor, "event.edit", event)
     fields = _clean(actor, data, event)
     if "county_id" in fields:
         require(actor, "event.edit", _Probe(fields["county_id"]))
+    versions.bump(event, "event", expected_version)
     before = snapshot(event)
     _apply(event, fields)
     old, new = audit.changes(before, snapshot(event))
@@ -205,4 +208,5 @@ def event_values(event: Event, result: dict | None = None) -> dict:
     result = result or results([event.id])[event.id]
     return {"id": event.id, "name": event.name, "held_on": event.held_on, "city": event.city,
             "county_id": event.county_id, "leaders": event.leaders, "notes": event.notes,
-            "lead_ids": _lead_ids(event), "attended_ids": _lead_ids(event, attended_only=True), **result}
+            "lead_ids": _lead_ids(event), "attended_ids": _lead_ids(event, attended_only=True),
+            "version": event.version, **result}

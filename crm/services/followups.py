@@ -23,7 +23,7 @@ from crm.models import (
     Role,
     User,
 )
-from crm.services import audit, notifications
+from crm.services import audit, notifications, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.permissions import can, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_text
@@ -295,8 +295,10 @@ def _notify(user_id: int | None, actor: User | None, kind: str, fu: Followup, ke
 
 # --- changing ------------------------------------------------------------------------------------------
 
-def update_followup(actor: User, followup_id: int, data: dict, *, now: datetime) -> Followup:
-    """Edit title, detail, due time, priority, assignee or county; only the assignee, the assigner or the city."""
+def update_followup(actor: User, followup_id: int, data: dict, *, now: datetime,
+                    expected_version: int | None = None) -> Followup:
+    """Edit title, detail, due time, priority, assignee or county; only the assignee, the assigner or the city.
+    With `expected_version`, a follow-up changed since the editor loaded it is refused (EditConflict)."""
     fu = get_followup(actor, followup_id)
     require(actor, "followup.edit", fu)
     _open(fu)
@@ -306,6 +308,7 @@ def update_followup(actor: User, followup_id: int, data: dict, *, now: datetime)
     assignee, county_id = _clean_assignment(actor, data, errors) if reassign else (None, None)
     if errors:
         raise InvalidInput(errors)
+    versions.bump(fu, "followup", expected_version)
     before = snapshot(fu)
     for key, value in fields.items():
         setattr(fu, key, value)
@@ -341,6 +344,7 @@ def complete_followup(actor: User, followup_id: int, outcome: str, *, now: datet
     kind = clean_choice(kind or InteractionKind.CALL.value, KINDS, field="kind", errors=errors)
     if errors:
         raise InvalidInput(errors)
+    versions.bump(fu, "followup")
     interaction = Interaction(lead_id=fu.lead_id, project_id=fu.project_id, kind=kind, occurred_at=now,
                               summary=fu.title, outcome=outcome, county_id=actor.county_id or fu.county_id,
                               created_by_id=actor.id, participants=[actor] if actor.id else [])
@@ -401,6 +405,7 @@ def cancel_followup(actor: User, followup_id: int, *, now: datetime, reason: str
     reason = clean_text(reason, field="reason", errors=errors, max_length=2000, multiline=True)
     if errors:
         raise InvalidInput(errors)
+    versions.bump(fu, "followup")
     fu.status, fu.outcome, fu.completed_at, fu.completed_by_id = FollowupStatus.CANCELLED.value, reason, now, actor.id
     audit.record(actor, "followup.cancel", "followup", fu.id, summary=fu.title, after={"reason": reason})
     db.session.commit()
@@ -418,6 +423,7 @@ def handoff_followup(actor: User, followup_id: int, county_id, *, now: datetime)
     county_id = _clean_assignment(actor, {"county_id": county_id}, errors)[1]
     if errors:
         raise InvalidInput(errors)
+    versions.bump(fu, "followup")
     before = snapshot(fu)
     fu.assignee_id, fu.county_id = None, county_id
     fu.handoff, fu.return_reason = Handoff.PENDING.value, None
@@ -449,6 +455,7 @@ def accept_followup(actor: User, followup_id: int, *, now: datetime, take: bool 
     fu = get_followup(actor, followup_id)
     require(actor, "followup.accept", fu)
     _pending(fu)
+    versions.bump(fu, "followup")
     before = snapshot(fu)
     fu.handoff = Handoff.ACCEPTED.value
     if take:
@@ -470,6 +477,7 @@ def return_followup(actor: User, followup_id: int, reason: str, *, now: datetime
     reason = clean_text(reason, field="reason", errors=errors, max_length=2000, required=True, multiline=True)
     if errors:
         raise InvalidInput(errors)
+    versions.bump(fu, "followup")
     before = snapshot(fu)
     assigner = db.session.get(User, fu.assigned_by_id) if fu.assigned_by_id else None
     fu.handoff, fu.return_reason = Handoff.RETURNED.value, reason
@@ -507,6 +515,7 @@ def bulk_assign(actor: User, ids, data: dict, *, now: datetime) -> int:
         _assign(actor, fu, assignee, county_id, now=now)
         before, after = audit.changes(before, snapshot(fu))
         if after:
+            versions.bump(fu, "followup")
             audit.record(actor, "followup.update", "followup", fu.id, summary=fu.title, before=before, after=after)
     db.session.commit()
     return len(items)
@@ -520,6 +529,7 @@ def bulk_reschedule(actor: User, ids, due_at, *, now: datetime) -> int:
     items = _editable(actor, ids)
     for fu in items:
         if fu.due_at != due:
+            versions.bump(fu, "followup")
             audit.record(actor, "followup.update", "followup", fu.id, summary=fu.title,
                          before={"due_at": fu.due_at}, after={"due_at": due})
             fu.due_at = due

@@ -24,7 +24,7 @@ from crm.models import (
     Role,
     User,
 )
-from crm.services import audit, duplicates, identity
+from crm.services import audit, duplicates, identity, versions
 from crm.services.import_index import IndexFeed
 from crm.services.imports import (
     CHUNK,
@@ -353,6 +353,7 @@ class Importer:
                              None, target)
                 continue
             lead.updated_at = now
+            versions.bump(lead, "lead")
             db.session.flush()
             record = {"fields": before, "contact_ids": [c.id for c in new_contacts],
                       "tag_ids": [t.id for t in new_tags]}

@@ -37,7 +37,7 @@ from crm.models import (
     Role,
     User,
 )
-from crm.services import audit, identity
+from crm.services import audit, identity, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.leads import leads_changed
 from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
@@ -773,6 +773,7 @@ def _restore_updated(batch: ImportBatch) -> list[int]:
         lead = db.session.get(Lead, result.lead_id) if result.lead_id else None
         if lead is None:
             continue
+        versions.bump(lead, "lead")  # an edit form opened before the revert must not put the import back
         before = result.before or {}
         for key, value in (before.get("fields") or {}).items():
             setattr(lead, key, value)

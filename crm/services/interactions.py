@@ -22,7 +22,7 @@ from crm.models import (
     Trip,
     User,
 )
-from crm.services import audit, leads
+from crm.services import audit, leads, versions
 from crm.services.counties import city_county
 from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.permissions import can, is_city_level, require, rule, same_county
@@ -197,6 +197,8 @@ def log_interaction(actor: User, data: dict, *, now: datetime, lead_id: int | No
         audit.record(actor, "create", "interaction", interaction.id, summary=lead.name,
                      after=dict(snapshot(interaction), participant_ids=[u.id for u in participants]))
         if before["status"] != lead.status:
+            if new_lead is None:
+                versions.bump(lead, "lead")  # the status on an open edit form is stale now
             audit.record(actor, "update", "lead", lead.id, summary=lead.name, before={"status": before["status"]},
                          after={"status": lead.status})
         if _wants_followup(followup):
@@ -282,6 +284,7 @@ def update_interaction(actor: User, interaction_id: int, data: dict, *, now: dat
             if status != lead.status:  # a correction to a signing visit moves the status: audited like a log
                 audit.record(actor, "update", "lead", lead.id, summary=lead.name, before={"status": status},
                              after={"status": lead.status})
+                versions.bump(lead, "lead")
         audit.record(actor, "update", "interaction", interaction.id, summary=lead.name if lead else "",
                      before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     db.session.commit()

@@ -22,7 +22,7 @@ from crm.models import (
     SourceChannel,
     User,
 )
-from crm.services import audit, identity, industries
+from crm.services import audit, identity, industries, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_email, clean_text
@@ -140,7 +140,7 @@ def lead_values(actor: User, lead: Lead) -> dict:
     values = {k: getattr(lead, k) for k in ("id", "kind", "name", "uscc", "industry_id", "origin_region",
                                             "home_county_id", "owner_county_id", "owner_id", "source_channel",
                                             "referrer_id", "status", "is_key", "notes", "last_contacted_at",
-                                            "created_at", "updated_at", "tags")}
+                                            "created_at", "updated_at", "tags", "version")}
     values["contacts"] = [contact_values(c, masked=masked) for c in lead.contacts]
     values["contacts_masked"] = masked
     return values
@@ -420,7 +420,10 @@ def create_lead(actor: User, data: dict, *, now: datetime, force: bool = False) 
     return lead
 
 
-def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: bool = False) -> Lead:
+def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: bool = False,
+                expected_version: int | None = None) -> Lead:
+    """Edit a lead; with `expected_version` (the version the editor saw) a lead changed since is refused
+    with EditConflict rather than overwritten."""
     from crm.services import duplicates
 
     lead = get_lead(actor, lead_id)
@@ -429,6 +432,7 @@ def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: 
     probe = {"name": fields.get("name", lead.name), "uscc": fields.get("uscc", lead.uscc),
              "contacts": fields.get("contacts", [{"mobile": c.mobile} for c in lead.contacts])}
     found = duplicates.check(probe, force=force, exclude_id=lead.id, actor=actor, now=now)
+    versions.bump(lead, "lead", expected_version)
     before = snapshot(lead)
     apply_fields(lead, fields)
     lead.updated_at = now
@@ -446,6 +450,7 @@ def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: 
 def delete_lead(actor: User, lead_id: int, *, now: datetime) -> Lead:
     lead = get_lead(actor, lead_id)
     require(actor, "lead.delete", lead)
+    versions.bump(lead, "lead")
     lead.deleted_at, lead.deleted_by_id = now, actor.id
     audit.record(actor, "delete", "lead", lead.id, summary=lead.name)
     db.session.commit()
@@ -460,6 +465,7 @@ def restore_lead(actor: User, lead_id: int, *, now: datetime) -> Lead:
         raise NotFound("lead")
     if lead.merged_into_id is not None:
         raise Conflict(str(_l("A merged lead cannot be restored; its history is on the lead it was merged into.")))
+    versions.bump(lead, "lead")
     lead.deleted_at, lead.deleted_by_id, lead.updated_at = None, None, now
     audit.record(actor, "restore", "lead", lead.id, summary=lead.name)
     db.session.commit()

@@ -25,7 +25,7 @@ from crm.models import (
     StageChange,
     User,
 )
-from crm.services import audit, indexing
+from crm.services import audit, indexing, versions
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.industries import descendant_ids
 from crm.services.permissions import can, is_city_level, require, rule, same_county
@@ -285,8 +285,10 @@ def get_project(actor: User, project_id: int) -> Project:
     return project
 
 
-def update_project(actor: User, project_id: int, data: dict, *, now: datetime) -> Project:
-    """Edit fields (not the stage: change_stage keeps its history). Amount edits land in the audit log."""
+def update_project(actor: User, project_id: int, data: dict, *, now: datetime,
+                   expected_version: int | None = None) -> Project:
+    """Edit fields (not the stage: change_stage keeps its history). Amount edits land in the audit log. With
+    `expected_version`, a project changed since the editor loaded it is refused (EditConflict)."""
     project = get_project(actor, project_id)
     require(actor, "project.edit", project)
     if "stage" in data and data["stage"] not in (None, project.stage):
@@ -300,6 +302,7 @@ def update_project(actor: User, project_id: int, data: dict, *, now: datetime) -
                 raise InvalidInput({key: [_l("This field is required.")]})
         elif fields.get(key):
             raise InvalidInput({key: [_l("Set by the stage change.")]})
+    versions.bump(project, "project", expected_version)
     before = snapshot(project)
     _apply(project, fields)
     old, new = audit.changes(before, snapshot(project))
@@ -324,6 +327,7 @@ def change_stage(actor: User, project_id: int, stage, *, on=None, now: datetime,
     if errors:
         raise InvalidInput(errors)
     _check_move(project, stage, day, now, allow_back)
+    versions.bump(project, "project")  # an edit form opened before the move must not undo its dates
     before = {"stage": project.stage, "signed_on": project.signed_on, "started_on": project.started_on}
     if stage != Stage.DROPPED:
         rank = ORDER[Stage(stage)]
@@ -400,6 +404,7 @@ def add_funds(actor: User, project_id: int, amount, arrived_on, out_of_province:
 def delete_project(actor: User, project_id: int, *, now: datetime) -> Project:
     project = get_project(actor, project_id)
     require(actor, "project.delete", project)
+    versions.bump(project, "project")
     project.deleted_at = now
     audit.record(actor, "delete", "project", project.id, summary=project.name)
     db.session.commit()

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import County, Target, User
+from crm.models import AuditEntry, County, Target, User
 from crm.services import audit
 from crm.services.errors import InvalidInput
 from crm.services.permissions import require
@@ -20,6 +20,7 @@ METRICS = ["signed_count", "signed_investment", "funds_in_place", "out_of_provin
            "foreign_capital"]
 COUNT_METRICS = {"signed_count", "foreign_enterprises"}
 MIN_YEAR, MAX_YEAR = 2000, 2100
+UNSEEN = object()  # an item that does not say what the cell held when the editor read it
 
 
 def clean_year(value, errors: Errors | None = None) -> int:
@@ -70,24 +71,40 @@ def _clean_item(item: dict, index: int, year: int, errors: Errors):
     if item.get("year") not in (None, "") and clean_year(item.get("year"), errors) != year:
         errors.add(f"{field}.year", _l("Not the year being set."))
         return None
-    return county_id, metric, value
+    seen = parse_money(item["was"], field=f"{field}.was", errors=errors) if "was" in item else UNSEEN
+    return county_id, metric, value, seen
+
+
+def shown(metric: str, value: Decimal | None) -> str:
+    """A target as the grid shows it: whole numbers for counts, two decimals for money, empty for none."""
+    if value is None:
+        return ""
+    return f"{value:.0f}" if metric in COUNT_METRICS else f"{value:.2f}"
 
 
 def set_targets(actor: User, year, items: list[dict], *, now: datetime) -> list[Target]:
-    """Upsert targets of one year; a value of None (or empty) removes that target. Audited as one change."""
+    """Upsert targets of one year; a value of None (or empty) removes that target. Audited as one change.
+
+    An item may say what the cell held when the editor read it (`was`): a cell left as it was is not written
+    (so a grid posting every cell keeps what others saved meanwhile), and a changed cell that someone else
+    changed too is refused, naming them, with the value it holds now under `<i>.was`."""
     require(actor, "target.manage")
     errors = Errors()
     year = clean_year(year, errors)
     cleaned = [_clean_item(item if isinstance(item, dict) else {}, i, year, errors) for i, item in enumerate(items)]
     if errors:
         raise InvalidInput(errors)
-    existing = {(t.county_key, t.metric): t for t in targets_for(year, all_counties=True)}
+    # Locked (PostgreSQL) so what `was` is compared with cannot change before the commit; SQLite's
+    # transactions are serial already.
+    existing = {(t.county_key, t.metric): t for t in db.session.scalars(
+        select(Target).where(Target.year == year).with_for_update())}
+    _refuse_stale(year, cleaned, existing)
     before, after = {}, {}
-    for county_id, metric, value in (c for c in cleaned if c):
+    for county_id, metric, value, seen in (c for c in cleaned if c):
         key = f"{county_id or 'city'}.{metric}"
         target = existing.get((county_id or 0, metric))
         old = target.value if target else None
-        if old == value:
+        if old == value or (seen is not UNSEEN and seen == value):
             continue
         before[key], after[key] = old, value
         if value is None:
@@ -104,3 +121,33 @@ def set_targets(actor: User, year, items: list[dict], *, now: datetime) -> list[
         audit.record(actor, "set_targets", "target", year, summary=str(year), before=before, after=after)
     db.session.commit()
     return targets_for(year, all_counties=True)
+
+
+def _refuse_stale(year: int, cleaned: list, existing: dict) -> None:
+    errors = Errors()
+    for i, item in enumerate(cleaned):
+        if not item or item[3] is UNSEEN or item[3] == item[2]:
+            continue
+        county_id, metric, _value, seen = item
+        target = existing.get((county_id or 0, metric))
+        now_value = target.value if target else None
+        if now_value != seen:
+            who = _last_changed_by(year, f"{county_id or 'city'}.{metric}")
+            now_text = shown(metric, now_value) or "—"
+            errors.add(f"{i}.value", _l("Changed by %(who)s meanwhile, to %(value)s; save again to replace it with "
+                                        "yours.", who=who, value=now_text) if who else
+                       _l("Changed by someone else meanwhile, to %(value)s; save again to replace it with yours.",
+                          value=now_text))
+            errors.add(f"{i}.was", shown(metric, now_value))
+    if errors:
+        db.session.rollback()  # release the locks taken above
+        raise InvalidInput(errors)
+
+
+def _last_changed_by(year: int, key: str) -> str | None:
+    """Who last set this one cell: the newest of the year's audited saves that touched it."""
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.object_type == "target", AuditEntry.object_id == year, AuditEntry.action == "set_targets")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(50))
+    entry = next((e for e in entries if key in (e.after or {})), None)
+    return entry.actor.display_name if entry and entry.actor else None

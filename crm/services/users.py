@@ -11,7 +11,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import ApiToken, County, Role, User
 from crm.models.user import new_session_token
-from crm.services import audit, auth
+from crm.services import audit, auth, versions
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.passwords import hash_password, password_problems
 from crm.services.permissions import require
@@ -99,8 +99,10 @@ def create_user(actor: User, data: dict, *, now: datetime) -> User:
     return user
 
 
-def update_user(actor: User, user_id: int, data: dict, *, now: datetime | None = None) -> User:
-    """Admins edit anyone (role, county, active flag too); a user edits their own profile fields."""
+def update_user(actor: User, user_id: int, data: dict, *, now: datetime | None = None,
+                expected_version: int | None = None) -> User:
+    """Admins edit anyone (role, county, active flag too); a user edits their own profile fields. With
+    `expected_version`, a user changed since the editor loaded the form is refused (EditConflict)."""
     user = get_user(user_id)
     admin_edit = actor.role == Role.ADMIN
     require(actor, "user.manage" if admin_edit else "self.edit", user)
@@ -114,6 +116,7 @@ def update_user(actor: User, user_id: int, data: dict, *, now: datetime | None =
                 errors.add("is_active_user", _l("You cannot deactivate yourself."))
     if errors:
         raise InvalidInput(errors)
+    versions.bump(user, "user", expected_version)
     before = snapshot(user)
     for key, value in fields.items():
         setattr(user, key, value)

@@ -1,11 +1,13 @@
 """Shared form plumbing: copy a service's InvalidInput onto a WTForms form (the flaskbb handshake), and the
-one-time token that makes a create form safe to submit twice."""
+one-time token that makes a create form safe to submit twice, and the "changed meanwhile" notice for an edit
+refused as stale."""
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
 
 from flask import flash
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,7 +15,7 @@ from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 
 from crm.services import idempotency
-from crm.services.errors import InvalidInput
+from crm.services.errors import EditConflict, InvalidInput
 
 
 def new_token() -> str:
@@ -51,3 +53,42 @@ def populate_errors(form: FlaskForm, error: InvalidInput) -> None:
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 wants them (tuples are deprecated there)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def edit_conflict(form: FlaskForm, error: EditConflict, current: FlaskForm, *, ignore=()) -> dict:
+    """The "changed meanwhile" notice for a refused edit: who saved in between and when, the fields where the
+    saved record and the user's input differ, and the form moved to the current version, so pressing save
+    again is a deliberate overwrite. The user's input stays in `form`; `ignore` names fields that are choices
+    about this save rather than values of the record."""
+    form.version.data = str(error.current_version)
+    changes = []
+    for field in form:
+        if field.name not in current._fields or field.name in ignore:
+            continue
+        yours, saved = _shown(field), _shown(current[field.name])
+        if yours is not None and yours != saved:
+            changes.append((field.label.text, saved, yours))
+    when = None
+    if error.changed_at is not None:
+        today = format_date(datetime.now(UTC), "yyyy-MM-dd") == format_date(error.changed_at, "yyyy-MM-dd")
+        when = format_datetime(error.changed_at, "HH:mm" if today else "yyyy-MM-dd HH:mm")
+    return {"who": error.changed_by, "when": when, "changes": changes}
+
+
+def _shown(field) -> str | None:
+    """A field's value as the user reads it (choice labels, not ids); None for fields not shown."""
+    if field.type in ("HiddenField", "CSRFTokenField", "SubmitField", "PasswordField"):
+        return None
+    if field.type == "FieldList":
+        rows = [_shown(entry) for entry in field.entries]
+        return "; ".join(row for row in rows if row)
+    if field.type == "FormField":  # one row of a list (a contact): its filled-in values, ticked boxes by label
+        values = [text for sub in field.form if sub.type != "BooleanField" and (text := _shown(sub))]
+        ticked = [str(sub.label.text) for sub in field.form if sub.type == "BooleanField" and sub.data]
+        return " ".join(values + ticked) if values else ""
+    if field.type == "BooleanField":
+        return _("Yes") if field.data else _("No")
+    if field.type in ("SelectField", "SelectMultipleField"):
+        labels = [str(choice.label) for choice in field.iter_choices() if choice.selected]
+        return "、".join(labels) if labels else ("" if field.data in (None, "", 0, []) else str(field.data))
+    return str(field._value() or "").strip()

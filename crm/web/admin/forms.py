@@ -1,7 +1,15 @@
 """Admin forms for users and counties: shape only."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.forms import choices
@@ -22,6 +30,7 @@ class UserForm(FlaskForm):
     language = SelectField(_l("Language"), choices=choices([("zh", "简体中文"), ("en", "English")]))
     is_active_user = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=128)])
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 
 
 class ResetPasswordForm(FlaskForm):
@@ -33,3 +42,4 @@ class CountyForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(COUNTY_KIND_CHOICES))
     sort_order = IntegerField(_l("Order"), validators=[Optional()])
     is_active = BooleanField(_l("Active"))
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused

@@ -7,11 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm.services import audit, counties, users
-from crm.services.errors import InvalidInput
+from crm.services import audit, counties, users, versions
+from crm.services.errors import EditConflict, InvalidInput
 from crm.services.permissions import can
 from crm.web.admin.forms import CountyForm, ResetPasswordForm, UserForm
-from crm.web.forms import choices, populate_errors
+from crm.web.forms import choices, edit_conflict, populate_errors
 from crm.web.pagination import paginate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,21 +43,26 @@ def users_form(user_id: int | None = None):
     form.county_id.choices = _county_choices()
     if request.method == "GET" and user is not None:
         form.county_id.data = user.county_id or 0
+    conflict = None
     if form.validate_on_submit():
-        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version")}
         try:
             if user is None:
                 user = users.create_user(current_user, data, now=datetime.now(UTC))
             else:
                 data.pop("username"), data.pop("password")
-                users.update_user(current_user, user.id, data)
+                users.update_user(current_user, user.id, data, expected_version=versions.parse(form.version.data))
         except InvalidInput as error:
             populate_errors(form, error)
+        except EditConflict as error:
+            saved = UserForm(formdata=None, obj=user)
+            saved.county_id.choices, saved.county_id.data = _county_choices(), user.county_id or 0
+            conflict = edit_conflict(form, error, saved)
         else:
             flash(_("User %(name)s saved.", name=user.username), "success")
             return redirect(url_for("admin.users_index"))
-    return render_template("admin/user_form.html", form=form, user=user,
-                           reset_form=ResetPasswordForm() if user else None)
+    return render_template("admin/user_form.html", form=form, user=user, conflict=conflict,
+                           reset_form=ResetPasswordForm() if user else None), 409 if conflict else 200
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -84,15 +89,20 @@ def counties_index():
 def counties_form(county_id: int):
     county = counties.get_county(county_id)
     form = CountyForm(obj=county)
+    conflict = None
     if form.validate_on_submit():
         try:
-            counties.update_county(current_user, county.id, form.data)
+            counties.update_county(current_user, county.id, form.data,
+                                   expected_version=versions.parse(form.version.data))
         except InvalidInput as error:
             populate_errors(form, error)
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, CountyForm(formdata=None, obj=county))
         else:
             flash(_("County saved."), "success")
             return redirect(url_for("admin.counties_index"))
-    return render_template("admin/county_form.html", form=form, county=county)
+    return render_template("admin/county_form.html", form=form, county=county,
+                           conflict=conflict), 409 if conflict else 200
 
 
 @bp.route("/audit")

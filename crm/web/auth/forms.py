@@ -1,7 +1,7 @@
 """Sign-in, password and profile forms: shape only; the services judge meaning."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.web.forms import choices
@@ -24,6 +24,7 @@ class ProfileForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     language = SelectField(_l("Language"), choices=choices([("zh", "简体中文"), ("en", "English")]))
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 
 
 class TokenForm(FlaskForm):

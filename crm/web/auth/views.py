@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from crm.services import auth, tokens, users
-from crm.services.errors import AuthError, InvalidInput
+from crm.services import auth, tokens, users, versions
+from crm.services.errors import AuthError, EditConflict, InvalidInput
 from crm.web.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, TokenForm
-from crm.web.forms import populate_errors
+from crm.web.forms import edit_conflict, populate_errors
 from crm.web.redirects import safe_path
 
 bp = Blueprint("auth", __name__)
@@ -89,22 +89,26 @@ def change_password():
 def profile():
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
+    conflict = None
     if form.validate_on_submit():
         try:
             users.update_user(user, user.id, {"display_name": form.display_name.data, "email": form.email.data,
-                                              "phone": form.phone.data, "language": form.language.data})
+                                              "phone": form.phone.data, "language": form.language.data},
+                              expected_version=versions.parse(form.version.data))
         except InvalidInput as error:
             populate_errors(form, error)
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, ProfileForm(formdata=None, obj=user))
         else:
             flash(_("Profile saved."), "success")
             return redirect(url_for("auth.profile"))
-    return _profile_page(form, new_token=None)
+    return _profile_page(form, new_token=None, conflict=conflict), 409 if conflict else 200
 
 
-def _profile_page(form: ProfileForm, *, new_token: str | None):
+def _profile_page(form: ProfileForm, *, new_token: str | None, conflict: dict | None = None):
     user = current_user._get_current_object()
     return render_template("auth/profile.html", form=form, token_form=TokenForm(), tokens=tokens.tokens_of(user),
-                           new_token=new_token)
+                           new_token=new_token, conflict=conflict)
 
 
 @bp.route("/profile/tokens", methods=["POST"])

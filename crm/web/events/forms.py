@@ -1,6 +1,6 @@
 """Event form: shape only."""
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.forms import OnceForm
@@ -15,3 +15,4 @@ class EventForm(OnceForm):
     lead_ids = SelectMultipleField(_l("Invited leads"), coerce=int, choices=[])
     attended_ids = SelectMultipleField(_l("Leads who came"), coerce=int, choices=[])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused

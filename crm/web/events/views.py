@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import Event
-from crm.services import events, projects
-from crm.services.errors import InvalidInput
+from crm.services import events, projects, versions
+from crm.services.errors import EditConflict, InvalidInput
 from crm.services.permissions import can, is_city_level
 from crm.web.events.forms import EventForm
-from crm.web.forms import choices, create_once, populate_errors
+from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.pagination import paginate
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -55,13 +55,15 @@ def _fill(form: EventForm) -> None:
 
 
 def _save(form: EventForm, event=None):
+    """Save and redirect; None when the form must be shown again (EditConflict passes to the caller)."""
     data = {name: getattr(form, name).data for name in FIELDS}
     replayed = False
     try:
         if event is None:
             event, replayed = create_once(form, Event, lambda: events.create_event(current_user, data, now=_now()))
         else:
-            events.update_event(current_user, event.id, data, now=_now())
+            events.update_event(current_user, event.id, data, now=_now(),
+                                expected_version=versions.parse(form.version.data))
     except InvalidInput as error:
         populate_errors(form, error)
         return None
@@ -88,10 +90,27 @@ def edit(event_id: int):
         abort(403)
     form = EventForm(obj=event)
     if request.method == "GET":
-        values = events.event_values(event)
-        form.county_id.data = event.county_id or 0
-        form.lead_ids.data, form.attended_ids.data = values["lead_ids"], values["attended_ids"]
+        _prefill(form, event)
     _fill(form)
-    if form.validate_on_submit() and (done := _save(form, event)):
-        return done
-    return render_template("events/form.html", form=form, event=event)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            if done := _save(form, event):
+                return done
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, _saved_form(event))
+    return render_template("events/form.html", form=form, event=event, conflict=conflict), 409 if conflict else 200
+
+
+def _prefill(form: EventForm, event) -> None:
+    values = events.event_values(event)
+    form.county_id.data = event.county_id or 0
+    form.lead_ids.data, form.attended_ids.data = values["lead_ids"], values["attended_ids"]
+
+
+def _saved_form(event) -> EventForm:
+    """The edit form as it would open now, to show what the event holds beside the user's input."""
+    form = EventForm(formdata=None, obj=event)
+    _prefill(form, event)
+    _fill(form)
+    return form

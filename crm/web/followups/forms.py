@@ -1,7 +1,7 @@
 """Follow-up forms: shape only (the service checks meaning: who may be assigned, which lead)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.followups.labels import INTERACTION_KIND_LABELS, PRIORITY_LABELS
@@ -18,6 +18,7 @@ class FollowupForm(OnceForm):
     assignee_id = SelectField(_l("Assignee"), coerce=int, choices=[])
     county_id = SelectField(_l("Or a county's inbox"), coerce=int, choices=[])
     detail = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 
 
 class CompleteForm(FlaskForm):

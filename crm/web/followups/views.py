@@ -9,13 +9,13 @@ from flask_login import current_user, login_required
 
 from crm.extensions import db
 from crm.models import Followup, Lead
-from crm.services import followups
+from crm.services import followups, versions
 from crm.services import leads as lead_service
-from crm.services.errors import Conflict, InvalidInput, PermissionDenied
+from crm.services.errors import Conflict, EditConflict, InvalidInput, PermissionDenied
 from crm.services.permissions import can
 from crm.web.followups import labels
 from crm.web.followups.forms import CompleteForm, FollowupForm, HandoffForm, ReasonForm
-from crm.web.forms import choices, create_once, populate_errors
+from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.redirects import safe_path
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
@@ -122,10 +122,9 @@ def edit(followup_id: int):
         abort(403)
     form = FollowupForm(obj=fu)
     if request.method == "GET":
-        form.due_at.data = fu.due_at.astimezone(followups.TZ).replace(tzinfo=None)
-        form.assignee_id.data, form.county_id.data = fu.assignee_id or 0, fu.county_id or 0
-        form.lead_id.data = fu.lead_id or 0
+        _prefill(form, fu)
     _fill_choices(form)
+    conflict = None
     if form.validate_on_submit():
         data = _form_data(form)
         data.pop("lead_id")
@@ -136,13 +135,30 @@ def edit(followup_id: int):
         if unchanged:
             data.pop("assignee_id"), data.pop("county_id")
         try:
-            followups.update_followup(current_user, fu.id, data, now=_now())
+            followups.update_followup(current_user, fu.id, data, now=_now(),
+                                      expected_version=versions.parse(form.version.data))
         except InvalidInput as error:
             populate_errors(form, error)
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, _saved_form(fu))
         else:
             flash(_("Follow-up saved."), "success")
             return redirect(url_for("followups.detail", followup_id=fu.id))
-    return render_template("followups/form.html", form=form, fu=fu)
+    return render_template("followups/form.html", form=form, fu=fu, conflict=conflict), 409 if conflict else 200
+
+
+def _prefill(form: FollowupForm, fu) -> None:
+    form.due_at.data = fu.due_at.astimezone(followups.TZ).replace(tzinfo=None)
+    form.assignee_id.data, form.county_id.data = fu.assignee_id or 0, fu.county_id or 0
+    form.lead_id.data = fu.lead_id or 0
+
+
+def _saved_form(fu) -> FollowupForm:
+    """The edit form as it would open now, to show what the follow-up holds beside the user's input."""
+    form = FollowupForm(formdata=None, obj=fu)
+    _prefill(form, fu)
+    _fill_choices(form)
+    return form
 
 
 @bp.route("/<int:followup_id>")

@@ -45,8 +45,9 @@ class LeadForm(OnceForm):
     is_key = BooleanField(_l("Key investor"))
     tags = StringField(_l("Tags (separated by commas)"), validators=[Optional(), Length(max=500)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
-    contacts = FieldList(FormField(ContactForm), min_entries=CONTACT_ROWS, max_entries=20)
+    contacts = FieldList(FormField(ContactForm), label=_l("Contacts"), min_entries=CONTACT_ROWS, max_entries=20)
     force = BooleanField(_l("It is not the same: save anyway"))
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 
 
 class MergeForm(FlaskForm):

@@ -8,13 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import Lead
-from crm.services import conflicts, interactions, leads
+from crm.services import conflicts, interactions, leads, versions
 from crm.services.counties import all_counties
 from crm.services.duplicates import DuplicateLead, ProbeLimited
-from crm.services.errors import InvalidInput
+from crm.services.errors import EditConflict, InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
-from crm.web.forms import choices, create_once, populate_errors
+from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.leads import labels
 from crm.web.leads.forms import CONTACT_ROWS, LeadForm, MergeForm
 from crm.web.pagination import paginate
@@ -149,7 +149,8 @@ def _save(form: LeadForm, lead: Lead | None):
             created, _replayed = create_once(form, Lead, lambda: leads.create_lead(current_user, data, now=_now(),
                                                                                    force=form.force.data))
             return created, None
-        return leads.update_lead(current_user, lead.id, data, now=_now(), force=form.force.data), None
+        return leads.update_lead(current_user, lead.id, data, now=_now(), force=form.force.data,
+                                 expected_version=versions.parse(form.version.data)), None
     except DuplicateLead as dup:
         flash(dup.message, "warning")
         return None, dup
@@ -186,20 +187,37 @@ def edit(lead_id: int):
         abort(403)
     form = LeadForm(obj=lead)
     if request.method == "GET":
-        form.tags.data = ", ".join(lead.tags)
-        form.industry_id.data, form.home_county_id.data = lead.industry_id or 0, lead.home_county_id or 0
-        form.owner_id.data, form.referrer_id.data = lead.owner_id or 0, lead.referrer_id or 0
-        form.source_channel.data = lead.source_channel or ""
-        while len(form.contacts) < len(lead.contacts) + 1 or len(form.contacts) < CONTACT_ROWS:
-            form.contacts.append_entry()
+        _prefill(form, lead)
     _fill_choices(form, lead)
-    duplicate = None
+    duplicate = conflict = None
     if form.validate_on_submit():
-        saved, duplicate = _save(form, lead)
-        if saved is not None:
-            flash(_("Lead saved."), "success")
-            return redirect(url_for("leads.detail", lead_id=lead.id))
-    return render_template("leads/form.html", form=form, lead=lead, duplicate=duplicate)
+        try:
+            saved, duplicate = _save(form, lead)
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, _saved_form(lead), ignore=("force",))
+        else:
+            if saved is not None:
+                flash(_("Lead saved."), "success")
+                return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_template("leads/form.html", form=form, lead=lead, duplicate=duplicate,
+                           conflict=conflict), 409 if conflict else 200
+
+
+def _prefill(form: LeadForm, lead: Lead) -> None:
+    form.tags.data = ", ".join(lead.tags)
+    form.industry_id.data, form.home_county_id.data = lead.industry_id or 0, lead.home_county_id or 0
+    form.owner_id.data, form.referrer_id.data = lead.owner_id or 0, lead.referrer_id or 0
+    form.source_channel.data = lead.source_channel or ""
+    while len(form.contacts) < len(lead.contacts) + 1 or len(form.contacts) < CONTACT_ROWS:
+        form.contacts.append_entry()
+
+
+def _saved_form(lead: Lead) -> LeadForm:
+    """The edit form as it would open now, to show what the record holds beside the user's input."""
+    form = LeadForm(formdata=None, obj=lead)
+    _prefill(form, lead)
+    _fill_choices(form, lead)
+    return form
 
 
 @bp.route("/<int:lead_id>/delete", methods=["POST"])

@@ -1,7 +1,15 @@
 """Project forms: shape only (the service checks money, dates, stage moves and who may do what)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.forms import OnceForm, choices
@@ -24,6 +32,7 @@ class ProjectForm(OnceForm):
     referrer_id = SelectField(_l("Referred by"), coerce=int, choices=[])
     event_id = SelectField(_l("Signed at event"), coerce=int, choices=[])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+    version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 
 
 class StageForm(FlaskForm):

@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import FundsArrival, Project
-from crm.services import counties, industries, projects
-from crm.services.errors import InvalidInput
+from crm.services import counties, industries, projects, versions
+from crm.services.errors import EditConflict, InvalidInput
 from crm.services.permissions import can
-from crm.web.forms import choices, create_once, populate_errors
+from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.pagination import paginate
 from crm.web.projects import labels
 from crm.web.projects.forms import FundsForm, ProjectForm, StageForm
@@ -115,20 +115,37 @@ def edit(project_id: int):
         abort(403)
     form = ProjectForm(obj=project)
     if request.method == "GET":
-        form.lead_ids.data = [lead.id for lead in project.leads]
-        for name in ("industry_id", "referrer_id", "event_id"):
-            getattr(form, name).data = getattr(project, name) or 0
-        form.source_channel.data = project.source_channel or ""
+        _prefill(form, project)
     _fill_choices(form)
+    conflict = None
     if form.validate_on_submit():
         try:
-            projects.update_project(current_user, project.id, _data(form), now=_now())
+            projects.update_project(current_user, project.id, _data(form), now=_now(),
+                                    expected_version=versions.parse(form.version.data))
         except InvalidInput as error:
             populate_errors(form, error)
+        except EditConflict as error:
+            conflict = edit_conflict(form, error, _saved_form(project))
         else:
             flash(_("Project saved."), "success")
             return redirect(url_for("projects.detail", project_id=project.id))
-    return render_template("projects/form.html", form=form, project=project)
+    return render_template("projects/form.html", form=form, project=project,
+                           conflict=conflict), 409 if conflict else 200
+
+
+def _prefill(form: ProjectForm, project) -> None:
+    form.lead_ids.data = [lead.id for lead in project.leads]
+    for name in ("industry_id", "referrer_id", "event_id"):
+        getattr(form, name).data = getattr(project, name) or 0
+    form.source_channel.data = project.source_channel or ""
+
+
+def _saved_form(project) -> ProjectForm:
+    """The edit form as it would open now, to show what the project holds beside the user's input."""
+    form = ProjectForm(formdata=None, obj=project)
+    _prefill(form, project)
+    _fill_choices(form)
+    return form
 
 
 @bp.route("/<int:project_id>")

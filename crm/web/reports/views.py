@@ -68,8 +68,7 @@ def targets_grid():
                                          if not c.is_city]
     errors = {}
     if request.method == "POST":
-        items = [{"county_id": cid, "metric": m, "value": request.form.get(f"t-{cid or 0}-{m}")}
-                 for cid, _name in rows for m in targets.METRICS]
+        items = [_cell(cid, m) for cid, _name in rows for m in targets.METRICS]
         try:
             targets.set_targets(current_user, year, items, now=_now())
         except InvalidInput as error:
@@ -80,5 +79,14 @@ def targets_grid():
             return redirect(url_for("reports.targets_grid", year=year))
     values = targets.target_map(year) if year else {}
     return render_template("reports/targets.html", year=year, rows=rows, metrics=targets.METRICS, values=values,
-                           metric_labels=METRIC_LABELS, errors=errors, form=request.form,
+                           metric_labels=METRIC_LABELS, errors=errors, form=request.form, shown=targets.shown,
                            count_metrics=targets.COUNT_METRICS), 422 if errors else 200
+
+
+def _cell(county_id: int | None, metric: str) -> dict:
+    """One posted cell, with the value it showed when the grid was opened (`was-…`) when the page sent it."""
+    key = f"{county_id or 0}-{metric}"
+    cell = {"county_id": county_id, "metric": metric, "value": request.form.get(f"t-{key}")}
+    if f"was-{key}" in request.form:
+        cell["was"] = request.form[f"was-{key}"]
+    return cell
