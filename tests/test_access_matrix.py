@@ -33,7 +33,7 @@ PUBLIC = "public"  # no sign-in, no token
 WHO = ["viewer", "other_county", "county_staff", "city_staff", "admin"]
 # Endpoints that change an object's state for good: walked after the rest.
 STATE_CHANGING = ("delete", "cancel", "complete", "revoke", "restore", "handoff", "give_back", "accept", "decide",
-                  "merge", "done", "mark", "read", "stage", "funds")
+                  "merge", "done", "mark", "read", "stage", "funds", "withdraw")
 
 # endpoint → who may use it: the same for all its URL rules and methods, unless "endpoint METHOD" or
 # "METHOD /rule" says otherwise.
@@ -158,6 +158,14 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "projects.delete": OWN_COUNTY,  # the API deleted the project first: declared by design
     "projects.funds": OWN_COUNTY,  # the project is deleted by then: declared by design
     "projects.stage": OWN_COUNTY,  # the project is deleted by then: declared by design
+    # funds rows (/funds, /api/v1/funds sort before /projects: walked while the project lives): the landing
+    # county or the city corrects and withdraws; an empty body is refused (a reason is required) after the
+    # permission, so another county and the viewer meet 403
+    "funds.edit": OWN_COUNTY,
+    "funds.withdraw": OWN_COUNTY,
+    "api_funds.funds_get": SIGNED_IN,
+    "api_funds.funds_update": OWN_COUNTY,
+    "api_funds.funds_withdraw": OWN_COUNTY,
     "auth.logout": SIGNED_IN,  # answers with the sign-in page: see SIGNS_OUT
     # imports: staff import; a batch is seen by its county (and the city), reverted by its creator or an admin
     "imports.index": STAFF,
