@@ -107,9 +107,14 @@ def _clean(data: dict, errors: Errors, now: datetime) -> dict:
         if foreign * rate > amount:
             errors.add("foreign_amount", _l(
                 "The foreign part, %(usd)s (10k USD) at %(rate)s yuan per dollar, is %(cny)s (10k yuan): more than "
-                "the arrival of %(amount)s (10k yuan).", usd=foreign, rate=rate,
-                cny=(foreign * rate).quantize(Decimal("0.01")), amount=amount))
+                "the arrival of %(amount)s (10k yuan).", usd=_shown(foreign), rate=rate,
+                cny=_shown(foreign * rate), amount=_shown(amount)))
     return out
+
+
+def _shown(amount: Decimal) -> str:
+    """An amount in a message as the pages write it: 1,647.00."""
+    return f"{amount.quantize(Decimal('0.01')):,}"
 
 
 def _check_project(project: Project, day: date | None, errors: Errors, *, new: bool) -> None:
@@ -135,7 +140,8 @@ def _check_remaining(project: Project, amount: Decimal, *, excluding: int | None
     raise ConfirmationNeeded({"amount": [_l(
         "This arrival of %(amount)s (10k yuan) is more than the project's remaining investment of %(remaining)s "
         "(total investment %(total)s, %(so_far)s in place so far). Check the amount; if it is right, confirm it.",
-        amount=amount, remaining=max(remaining, Decimal("0.00")), total=project.investment_total, so_far=so_far)]},
+        amount=_shown(amount), remaining=_shown(max(remaining, Decimal("0.00"))),
+        total=_shown(project.investment_total), so_far=_shown(so_far))]},
         code=OVER_REMAINING, remaining=max(remaining, Decimal("0.00")), investment_total=project.investment_total,
         funds_in_place=so_far)
 

@@ -81,7 +81,7 @@ def test_foreign_part_message_names_the_rate_and_the_converted_amount(app, staff
         errors = _errors(lambda: funds.add_funds(_u(staff["hanbin"]), pid, "100", "2020-03-01",
                                                  foreign_amount="99999", now=NOW))
     message = errors["foreign_amount"][0]
-    assert "7.1" in message and "709992.90" in message and "100.00" in message
+    assert "7.1" in message and "709,992.90" in message and "100.00" in message
 
 
 def test_foreign_part_is_judged_at_the_configured_rate(app, staff):
@@ -111,7 +111,7 @@ def test_arrival_over_the_remaining_investment_needs_a_confirmation(app, staff):
     with app.test_request_context(), pytest.raises(ConfirmationNeeded) as info:
         funds.add_funds(_u(staff["hanbin"]), pid, "400.01", "2020-03-01", now=NOW)
     assert info.value.code == funds.OVER_REMAINING and info.value.extra["remaining"] == Decimal("400.00")
-    assert "400.00" in str(info.value.errors["amount"][0]) and "1000.00" in str(info.value.errors["amount"][0])
+    assert "400.00" in str(info.value.errors["amount"][0]) and "1,000.00" in str(info.value.errors["amount"][0])
     _add(app, staff["hanbin"], pid, "400")  # exactly the rest: no question
     fid = _add(app, staff["hanbin"], pid, "50", confirm_over=True)
     with app.test_request_context():

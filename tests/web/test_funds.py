@@ -39,7 +39,7 @@ def test_arrival_over_the_remaining_investment_asks_to_confirm_and_keeps_the_inp
     warned = hanbin.post(f"/projects/{pid}/funds", data=form)
     page = warned.get_data(as_text=True)
     assert warned.status_code == 422
-    assert "超过项目剩余投资 1000.00 万元" in page and 'name="confirm_over"' in page
+    assert "超过项目剩余投资 1,000.00 万元" in page and 'name="confirm_over"' in page
     assert 'value="1500"' in page and 'value="第一笔"' in page and 'value="2019-05-01"' in page
     with app.app_context():
         assert db.session.query(FundsArrival).count() == 0
@@ -74,8 +74,8 @@ def test_withdraw_a_row_shows_it_apart_and_leaves_the_totals(app, hanbin, login_
     pid = _project(app, hanbin.user)
     _funds(app, hanbin.user, pid, "100")
     fid = _funds(app, hanbin.user, pid, "800", on="2019-06-01")
-    assert hanbin.post(f"/funds/{fid}/withdraw", data={"reason": ""}).status_code == 422
-    assert hanbin.post(f"/funds/{fid}/withdraw", data={"reason": "重复录入"}).status_code == 302
+    assert hanbin.post(f"/funds/{fid}/withdraw", data={"withdraw-reason": ""}).status_code == 422
+    assert hanbin.post(f"/funds/{fid}/withdraw", data={"withdraw-reason": "重复录入"}).status_code == 302
     detail = hanbin.get(f"/projects/{pid}").get_data(as_text=True)
     assert "已撤回（不计入统计）：1 笔" in detail and "撤回：重复录入" in detail
     assert "<s>2019-06-01 800.00 万元</s>" in detail
@@ -96,7 +96,7 @@ def test_other_county_and_viewer_cannot_correct_or_withdraw(app, hanbin, login_a
         assert other.get(f"/funds/{fid}/edit").status_code == 403
         assert other.post(f"/funds/{fid}/edit", data={"amount": "1", "arrived_on": "2019-05-01",
                                                       "reason": "x"}).status_code == 403
-        assert other.post(f"/funds/{fid}/withdraw", data={"reason": "x"}).status_code == 403
+        assert other.post(f"/funds/{fid}/withdraw", data={"withdraw-reason": "x"}).status_code == 403
         assert "/funds/" not in other.get(f"/projects/{pid}").get_data(as_text=True)
     with app.app_context():
         row = db.session.get(FundsArrival, fid)

@@ -62,7 +62,7 @@ def edit(funds_id: int):
         else:
             flash(_("Funds corrected."), "success")
             return redirect(url_for("projects.detail", project_id=row.project_id, _anchor="funds"))
-    return _page(row, form, WithdrawForm(formdata=None), confirm_over=ask_confirmation,
+    return _page(row, form, WithdrawForm(formdata=None, prefix="withdraw"), confirm_over=ask_confirmation,
                  status=422 if form.is_submitted() else 200)
 
 
@@ -71,7 +71,7 @@ def withdraw(funds_id: int):
     row = funds.get_funds(current_user, funds_id)
     if not can(current_user, "funds.withdraw", row):
         abort(403)
-    form = WithdrawForm()
+    form = WithdrawForm(prefix="withdraw")  # its reason field must not share the edit form's id
     if form.validate_on_submit():
         try:
             funds.withdraw_funds(current_user, row.id, reason=form.reason.data, now=_now())
