@@ -70,7 +70,7 @@ def _clean_item(item: dict, index: int, year: int, errors: Errors):
     if value is not None and metric in COUNT_METRICS and value != value.to_integral_value():
         errors.add(f"{field}.value", _l("A whole number."))
         return None
-    if value is not None and value > _ceiling(metric):
+    if value is not None and value > ceiling(metric):
         errors.add(f"{field}.value", _ceiling_message(metric))
         return None
     if item.get("year") not in (None, "") and clean_year(item.get("year"), errors) != year:
@@ -79,7 +79,8 @@ def _clean_item(item: dict, index: int, year: int, errors: Errors):
     return county_id, metric, value
 
 
-def _ceiling(metric: str) -> Decimal:
+def ceiling(metric: str) -> Decimal:
+    """The largest plausible target of a metric."""
     if metric in COUNT_METRICS:
         return MAX_COUNT
     return MAX_FOREIGN_TARGET if metric == "foreign_capital" else MAX_MONEY_TARGET

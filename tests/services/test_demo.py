@@ -223,7 +223,7 @@ def test_seed_demo_obeys_the_funds_investment_and_target_rules(city):
         assert all(f.project.stage in funds_rules.FUNDED_STAGES or f.project.is_continuing for f in rows)
         assert all(f.withdrawn_at is None for f in rows)
         assert all(p.investment_total <= MAX_INVESTMENT_TOTAL for p in db.session.scalars(select(Project)))
-        assert all(t.value <= target_rules._ceiling(t.metric) for t in db.session.scalars(select(Target)))
+        assert all(t.value <= target_rules.ceiling(t.metric) for t in db.session.scalars(select(Target)))
 
 
 def test_seed_demo_funds_events_and_targets_feed_the_reports(city):
