@@ -62,6 +62,8 @@ DEFAULTS: dict = {
     "MAIL_SENDER": "crm@localhost",
     "MAIL_TIMEOUT": 10,
     "CHAT_WEBHOOK_URL": None,
+    # Yuan per US dollar: the foreign part (万美元) of a funds arrival times this must fit inside it (万元).
+    "USD_CNY_RATE": "7.1",
     "API_TITLE": "招商客商管理平台 API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

@@ -169,6 +169,14 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "projects.delete": OWN_COUNTY,  # the API deleted the project first: declared by design
     "projects.funds": OWN_COUNTY,  # the project is deleted by then: declared by design
     "projects.stage": OWN_COUNTY,  # the project is deleted by then: declared by design
+    # funds rows (/funds, /api/v1/funds sort before /projects: walked while the project lives): the landing
+    # county or the city corrects and withdraws; an empty body is refused (a reason is required) after the
+    # permission, so another county and the viewer meet 403
+    "funds.edit": OWN_COUNTY,
+    "funds.withdraw": OWN_COUNTY,
+    "api_funds.funds_get": SIGNED_IN,
+    "api_funds.funds_update": OWN_COUNTY,
+    "api_funds.funds_withdraw": OWN_COUNTY,
     "auth.logout": SIGNED_IN,  # answers with the sign-in page: see SIGNS_OUT
     # imports: staff import; a batch is seen by its county (and the city), reverted by its creator or an admin
     "imports.index": STAFF,

@@ -1,6 +1,8 @@
 """problem+json (RFC 9457) for every API error, so clients see a status, a title and field errors."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Response, json
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -47,6 +49,8 @@ def problem_for_http(error: HTTPException) -> Response:
 
 
 def problem_for_domain(error: DomainError) -> Response:
+    # Money is a number in the API (API.md), also in an error's extra members.
+    extra = {key: float(value) if isinstance(value, Decimal) else value for key, value in error.extra.items()}
     if isinstance(error, InvalidInput):
-        return problem(422, "The request did not validate.", errors=error.errors)
-    return problem(error.status, error.message, **error.extra)
+        return problem(422, "The request did not validate.", errors=error.errors, **extra)
+    return problem(error.status, error.message, **extra)

@@ -62,7 +62,7 @@ class InteractionPatch(Schema):
     trip_id = fields.Integer(allow_none=True)
 
 
-class WithdrawIn(Schema):
+class InteractionWithdrawIn(Schema):
     reason = fields.String(required=True)
 
 
@@ -157,7 +157,7 @@ def interaction_update(data, interaction_id: int):
 
 
 @bp.route("/interactions/<int:interaction_id>/withdraw", methods=["POST"])
-@bp.arguments(WithdrawIn)
+@bp.arguments(InteractionWithdrawIn)
 @bp.response(200, InteractionSchema)
 def interaction_withdraw(data, interaction_id: int):
     """Withdraw (撤回) a contact logged by mistake: kept, marked, left out of every figure; 409 if already."""

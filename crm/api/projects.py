@@ -11,7 +11,7 @@ from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_of, page_schema
 from crm.extensions import db
 from crm.models import FundsArrival, Project
-from crm.services import projects
+from crm.services import funds, projects
 from crm.services.permissions import require
 
 bp = Blueprint("api_projects", __name__, url_prefix="/api/v1", description="Projects, stages and funds in place")
@@ -28,14 +28,22 @@ class FundsSchema(Schema):
     out_of_province = fields.Boolean(dump_only=True)
     foreign_amount = fields.Float(dump_only=True, allow_none=True)
     note = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    withdrawn_at = fields.DateTime(dump_only=True, allow_none=True, metadata={"description": "撤回: no figure counts it"})
+    withdrawn_by_id = fields.Integer(dump_only=True, allow_none=True)
+    withdrawn_reason = fields.String(dump_only=True, allow_none=True)
 
 
 class FundsIn(Schema):
-    amount = Money(required=True, metadata={"description": "万元"})
-    arrived_on = fields.Raw(required=True, metadata={"description": "YYYY-MM-DD"})
+    amount = Money(required=True, metadata={"description": "万元; at most 10,000,000 (1,000亿元)"})
+    arrived_on = fields.Raw(required=True, metadata={"description": "YYYY-MM-DD; not before signed_on"})
     out_of_province = fields.Boolean(load_default=False)
-    foreign_amount = Money(load_default=None, allow_none=True, metadata={"description": "万美元, within amount"})
+    foreign_amount = Money(load_default=None, allow_none=True, metadata={
+        "description": "万美元, within amount: foreign_amount × USD_CNY_RATE (config, default 7.1) ≤ amount"})
     note = fields.String(load_default=None, allow_none=True)
+    confirm = fields.Boolean(load_default=False, metadata={
+        "description": "record it although the project's funds would exceed its total investment (otherwise 422 "
+                       f"with code {funds.OVER_REMAINING})"})
 
 
 class StageChangeSchema(Schema):
@@ -62,6 +70,7 @@ class ProjectSchema(Schema):
     stage = fields.String()
     investment_total = fields.Float(metadata={"description": "万元"})
     is_foreign = fields.Boolean()
+    is_continuing = fields.Boolean(metadata={"description": "续建: may receive funds before (or without) signing"})
     source_channel = fields.String(allow_none=True)
     referrer_id = fields.Integer(allow_none=True)
     event_id = fields.Integer(allow_none=True)
@@ -70,7 +79,7 @@ class ProjectSchema(Schema):
     planned_start_on = fields.Date(allow_none=True)
     manager_id = fields.Integer(allow_none=True)
     notes = fields.String(allow_none=True)
-    funds_total = fields.Float(dump_only=True)
+    funds_total = fields.Float(dump_only=True, metadata={"description": "live funds in place, 万元"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     version = fields.Integer(dump_only=True, metadata={"description": "bumped by every edit and stage change; "
@@ -78,7 +87,8 @@ class ProjectSchema(Schema):
 
 
 class ProjectDetailSchema(ProjectSchema):
-    funds = fields.List(fields.Nested(FundsSchema), dump_only=True)
+    funds = fields.List(fields.Nested(FundsSchema), dump_only=True, metadata={"description": "live rows"})
+    withdrawn_funds = fields.List(fields.Nested(FundsSchema), dump_only=True, metadata={"description": "撤回"})
     stage_changes = fields.List(fields.Nested(StageChangeSchema), dump_only=True)
 
 
@@ -90,6 +100,7 @@ class ProjectIn(Schema):
     stage = fields.String(metadata={"description": "the stage reached already (with signed_on/started_on)"})
     investment_total = Money(allow_none=True, metadata={"description": "万元"})
     is_foreign = fields.Boolean()
+    is_continuing = fields.Boolean()
     source_channel = fields.String(allow_none=True)
     referrer_id = fields.Integer(allow_none=True)
     event_id = fields.Integer(allow_none=True)
@@ -122,12 +133,13 @@ def _now() -> datetime:
 def _out(project) -> dict:
     values = {key: getattr(project, key) for key in ProjectSchema._declared_fields if hasattr(project, key)}
     values["lead_ids"] = sorted(lead.id for lead in project.leads)
-    values["funds_total"] = sum((f.amount for f in project.funds), 0)
+    values["funds_total"] = funds.live_total(project)
     return values
 
 
 def _detail(project) -> dict:
-    return {**_out(project), "funds": project.funds, "stage_changes": project.stage_changes}
+    live, withdrawn = funds.project_funds(project)
+    return {**_out(project), "funds": live, "withdrawn_funds": withdrawn, "stage_changes": project.stage_changes}
 
 
 @bp.route("/projects")
@@ -188,6 +200,6 @@ def project_stage(data, project_id: int):
 @bp.response(201, FundsSchema)
 @bp.doc(parameters=[idempotency.PARAMETER])
 def project_funds(data, project_id: int):
-    return idempotency.create_once(FundsArrival, lambda: projects.add_funds(
+    return idempotency.create_once(FundsArrival, lambda: funds.add_funds(
         actor(), project_id, data["amount"], data["arrived_on"], data["out_of_province"], data["foreign_amount"],
-        note=data["note"], now=_now()))
+        note=data["note"], confirm_over=data["confirm"], now=_now()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import insert
 
@@ -27,6 +27,7 @@ from crm.models import (
     Target,
     event_leads,
 )
+from crm.services.funds import usd_cny_rate
 
 # (name, city, days ago; negative = still to come, leaders)
 EVENTS = [
@@ -46,7 +47,6 @@ LEAD_STATUS_OF = {Stage.PLANNED: LeadStatus.ENGAGED, Stage.NEGOTIATING: LeadStat
                   Stage.DROPPED: LeadStatus.DROPPED}
 METRICS = ("signed_count", "signed_investment", "funds_in_place", "out_of_province_funds", "foreign_enterprises",
            "foreign_capital")
-USD_RATE = Decimal("7.1")
 CENT = Decimal("0.01")
 
 
@@ -131,7 +131,8 @@ def _path(demo: Demo, stage: str, event_day: int | None) -> list[tuple[str, int]
 
 
 def _funds(demo: Demo, project: Project, lead: Lead, path: dict) -> list[FundsArrival]:
-    """Money in place after the signing (mostly after the start), within this and last year."""
+    """Money in place after the signing (mostly after the start), within this and last year; rounded down, so
+    the arrivals stay within the investment and the foreign part within each arrival (crm.services.funds)."""
     rng = demo.rng
     share = {Stage.SIGNED: (0.05, 0.2), Stage.STARTED: (0.2, 0.7), Stage.OPERATING: (0.6, 1.0)}[project.stage]
     total = project.investment_total * Decimal(str(round(rng.uniform(*share), 3)))
@@ -143,10 +144,11 @@ def _funds(demo: Demo, project: Project, lead: Lead, path: dict) -> list[FundsAr
     local = lead.origin_region in ("西安", "安康")
     out = []
     for i, day in enumerate(days, start=1):
-        amount = (total / count).quantize(CENT)
+        amount = (total / count).quantize(CENT, rounding=ROUND_DOWN)
         out.append(FundsArrival(
             amount=amount, arrived_on=demo.on(day), out_of_province=not local and rng.random() < 0.92,
-            foreign_amount=(amount / USD_RATE).quantize(CENT) if project.is_foreign else None,
+            foreign_amount=(amount / usd_cny_rate()).quantize(CENT, rounding=ROUND_DOWN) if project.is_foreign
+            else None,
             note=f"第{i}笔到位资金", created_by_id=project.manager_id, created_at=demo.at(day, 16)))
     return out
 

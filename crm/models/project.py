@@ -75,6 +75,9 @@ class Project(TimestampMixin, VersionedMixin, db.Model):
     stage: Mapped[str] = mapped_column(String(20), nullable=False, default=Stage.PLANNED.value, index=True)
     investment_total: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, default=Decimal("0"))
     is_foreign: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # 续建: begun before this system's records (or a previous year's project continuing), so funds may arrive
+    # whatever stage the pipeline shows.
+    is_continuing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     source_channel: Mapped[str | None] = mapped_column(String(20), nullable=True)
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), nullable=True, index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True, index=True)
@@ -118,6 +121,10 @@ class FundsArrival(db.Model):
     note: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+    # 撤回: a withdrawn arrival stays for the record but no figure counts it.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     project: Mapped[Project] = relationship(back_populates="funds")
 

@@ -21,6 +21,16 @@ class InvalidInput(DomainError):
         self.errors = errors
 
 
+class ConfirmationNeeded(InvalidInput):
+    """Input that is possible but unusual: refused until resent with the confirmation its message names.
+    `code` says which check it was (the API's problem+json carries it, with `extra`)."""
+
+    def __init__(self, errors: dict[str, list[str]], *, code: str, **extra):
+        super().__init__(errors)
+        self.code = code
+        self.extra = {"code": code, **extra}
+
+
 class NotFound(DomainError):
     status = 404
 

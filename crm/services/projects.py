@@ -15,7 +15,6 @@ from crm.extensions import db
 from crm.models import (
     County,
     Event,
-    FundsArrival,
     Industry,
     Lead,
     Project,
@@ -38,13 +37,12 @@ ORDER = {Stage.PLANNED: 0, Stage.NEGOTIATING: 1, Stage.SIGNED: 2, Stage.STARTED:
 CREATE_STAGES = [s.value for s in ORDER]
 CHANNELS = [c.value for c in SourceChannel]
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
-# 1,000 亿元: no single arrival in a prefecture's books comes near it; beyond is a typo, not money.
-MAX_FUNDS_ARRIVAL = Decimal("10000000")
-# 万美元 → 万元, to check the foreign part of an arrival fits inside it.
-USD_CNY_RATE = Decimal("7.1")
+# 1,000 亿元 (10,000,000 万元): the largest project a prefecture signs is a fraction of it; beyond is a typo.
+MAX_INVESTMENT_TOTAL = Decimal("10000000")
+MAX_MONEY_TEXT, MAX_INVESTMENT_TOTAL_TEXT = f"{MAX_MONEY:,}", f"{MAX_INVESTMENT_TOTAL:,}"
 DEFAULT_START_DEADLINE_DAYS = 180
-AUDITED = ("name", "industry_id", "county_id", "lead_ids", "investment_total", "is_foreign", "source_channel",
-           "referrer_id", "event_id", "signed_on", "started_on", "planned_start_on", "manager_id", "notes")
+AUDITED = ("name", "industry_id", "county_id", "lead_ids", "investment_total", "is_foreign", "is_continuing",
+           "source_channel", "referrer_id", "event_id", "signed_on", "started_on", "planned_start_on", "manager_id", "notes")
 
 
 # --- permissions (DESIGN.md §4: shared for reading, edited by the landing county or the city) ----------
@@ -101,7 +99,7 @@ def parse_money(value, *, field: str, errors: Errors, required: bool = False, po
     elif amount < 0 or (positive and amount == 0):
         errors.add(field, _l("Must be greater than zero.") if positive else _l("Must not be negative."))
     elif amount > MAX_MONEY:
-        errors.add(field, _l("Too large."))
+        errors.add(field, _l("At most %(max)s.", max=MAX_MONEY_TEXT))
     elif amount != amount.quantize(Decimal("0.01")):
         errors.add(field, _l("At most two decimal places."))
     else:
@@ -181,9 +179,14 @@ def _clean(actor: User, data: dict, current: Project | None, now: datetime) -> d
                                   message=_l("Unknown industry."))
     if given("investment_total"):
         amount = parse_money(data.get("investment_total"), field="investment_total", errors=errors)
+        if amount is not None and amount > MAX_INVESTMENT_TOTAL:
+            errors.add("investment_total", _l(
+                "A project's total investment is at most %(max)s (10k yuan), i.e. 1,000 hundred-million yuan: "
+                "check the unit, amounts are in 10k yuan.", max=MAX_INVESTMENT_TOTAL_TEXT))
         out["investment_total"] = amount if amount is not None else Decimal("0.00")
-    if given("is_foreign"):
-        out["is_foreign"] = bool(data.get("is_foreign"))
+    for key in ("is_foreign", "is_continuing"):
+        if given(key):
+            out[key] = bool(data.get(key))
     if given("source_channel"):
         out["source_channel"] = clean_choice(data.get("source_channel"), CHANNELS, field="source_channel",
                                              errors=errors, required=False)
@@ -372,33 +375,12 @@ def _check_move(project: Project, stage: str, day: date, now: datetime, allow_ba
             raise InvalidInput({"on": [_l("Cannot start before signing.")]})
 
 
-def add_funds(actor: User, project_id: int, amount, arrived_on, out_of_province: bool = False,
-              foreign_amount=None, *, note: str | None = None, now: datetime) -> FundsArrival:
-    """A dated arrival of money (万元); foreign_amount (万美元) is the foreign capital within it."""
-    project = get_project(actor, project_id)
-    require(actor, "project.edit", project)
-    errors = Errors()
-    amount = parse_money(amount, field="amount", errors=errors, required=True, positive=True)
-    foreign = parse_money(foreign_amount, field="foreign_amount", errors=errors)
-    day = parse_date(arrived_on, field="arrived_on", errors=errors, required=True)
-    note = clean_text(note, field="note", errors=errors, max_length=300)
-    if day and day > today(now):
-        errors.add("arrived_on", _l("Must not be in the future."))
-    if amount is not None and amount > MAX_FUNDS_ARRIVAL:
-        errors.add("amount", _l("Too large."))
-    elif amount is not None and foreign and foreign * USD_CNY_RATE > amount:
-        errors.add("foreign_amount", _l("Too large."))
-    if errors:
-        raise InvalidInput(errors)
-    funds = FundsArrival(project_id=project.id, amount=amount, arrived_on=day, out_of_province=bool(out_of_province),
-                         foreign_amount=foreign or None, note=note, created_by_id=actor.id, created_at=now)
-    db.session.add(funds)
-    db.session.flush()
-    audit.record(actor, "add_funds", "project", project.id, summary=f"{project.name}: {amount} ({day.isoformat()})",
-                 after={"funds_id": funds.id, "amount": amount, "arrived_on": day,
-                        "out_of_province": funds.out_of_province, "foreign_amount": foreign})
-    db.session.commit()
-    return funds
+def add_funds(*args, **kwargs):
+    """Kept for the callers of the first version; the funds rules live in crm.services.funds (which imports
+    this module, hence the late import)."""
+    from crm.services import funds
+
+    return funds.add_funds(*args, **kwargs)
 
 
 def delete_project(actor: User, project_id: int, *, now: datetime) -> Project:

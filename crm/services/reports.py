@@ -32,6 +32,7 @@ from crm.models import (
 )
 from crm.services import audit
 from crm.services.events import results as event_results
+from crm.services.funds import is_live as live_funds
 from crm.services.permissions import require, rule
 from crm.services.targets import clean_year, target_map
 
@@ -115,7 +116,7 @@ def _funds(year: int, county_id=None, by_county=False) -> dict:
                       0).label("out_of_province"),
         func.coalesce(func.sum(FundsArrival.foreign_amount), 0).label("foreign"),
     ).select_from(FundsArrival).join(Project, Project.id == FundsArrival.project_id).where(
-        Project.deleted_at.is_(None), FundsArrival.arrived_on >= start, FundsArrival.arrived_on < end)
+        Project.deleted_at.is_(None), live_funds(), FundsArrival.arrived_on >= start, FundsArrival.arrived_on < end)
     return _rows(_grouped(stmt, Project.county_id, county_id, by_county), by_county)
 
 
@@ -301,7 +302,8 @@ def funds_by_month(year, county_id: int | None = None) -> list[dict]:
     stmt = select(month.label("m"), func.sum(FundsArrival.amount), func.sum(case(
         (FundsArrival.out_of_province.is_(True), FundsArrival.amount), else_=0))).join(
         Project, Project.id == FundsArrival.project_id).where(
-        Project.deleted_at.is_(None), and_(FundsArrival.arrived_on >= start, FundsArrival.arrived_on < end))
+        Project.deleted_at.is_(None), live_funds(), and_(FundsArrival.arrived_on >= start,
+                                                         FundsArrival.arrived_on < end))
     if county_id:
         stmt = stmt.where(Project.county_id == county_id)
     found = {int(m): (_money(t), _money(o)) for m, t, o in db.session.execute(stmt.group_by(month))}

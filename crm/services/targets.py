@@ -19,6 +19,9 @@ from crm.services.validation import Errors
 METRICS = ["signed_count", "signed_investment", "funds_in_place", "out_of_province_funds", "foreign_enterprises",
            "foreign_capital"]
 COUNT_METRICS = {"signed_count", "foreign_enterprises"}
+# Far above any prefecture's year (the 2019 source: 458 signed, 807.87亿 signed, 4,830万美元 foreign capital), so
+# only a wrong unit or a slip of the keyboard reaches them: 100,000 projects; 10,000 亿元; 1,000 亿美元.
+MAX_COUNT, MAX_MONEY_TARGET, MAX_FOREIGN_TARGET = Decimal(100_000), Decimal(100_000_000), Decimal(10_000_000)
 MIN_YEAR, MAX_YEAR = 2000, 2100
 UNSEEN = object()  # an item that does not say what the cell held when the editor read it
 
@@ -68,6 +71,9 @@ def _clean_item(item: dict, index: int, year: int, errors: Errors):
     if value is not None and metric in COUNT_METRICS and value != value.to_integral_value():
         errors.add(f"{field}.value", _l("A whole number."))
         return None
+    if value is not None and value > ceiling(metric):
+        errors.add(f"{field}.value", _ceiling_message(metric))
+        return None
     if item.get("year") not in (None, "") and clean_year(item.get("year"), errors) != year:
         errors.add(f"{field}.year", _l("Not the year being set."))
         return None
@@ -80,6 +86,26 @@ def shown(metric: str, value: Decimal | None) -> str:
     if value is None:
         return ""
     return f"{value:.0f}" if metric in COUNT_METRICS else f"{value:.2f}"
+
+
+def ceiling(metric: str) -> Decimal:
+    """The largest plausible target of a metric."""
+    if metric in COUNT_METRICS:
+        return MAX_COUNT
+    return MAX_FOREIGN_TARGET if metric == "foreign_capital" else MAX_MONEY_TARGET
+
+
+def _text(number: Decimal) -> str:
+    return f"{number:,}"
+
+
+def _ceiling_message(metric: str):
+    if metric in COUNT_METRICS:
+        return _l("At most %(max)s: a count of projects or enterprises.", max=_text(MAX_COUNT))
+    if metric == "foreign_capital":
+        return _l("At most %(max)s (10k USD): check the unit, foreign capital is in 10k USD.",
+                  max=_text(MAX_FOREIGN_TARGET))
+    return _l("At most %(max)s (10k yuan): check the unit, amounts are in 10k yuan.", max=_text(MAX_MONEY_TARGET))
 
 
 def set_targets(actor: User, year, items: list[dict], *, now: datetime) -> list[Target]:

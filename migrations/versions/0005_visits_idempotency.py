@@ -5,7 +5,7 @@ leaves every figure. idempotency_keys records, per user and key (a form's one-ti
 Idempotency-Key), the record a create made, so a double submit answers with the first record.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op

@@ -104,16 +104,20 @@ def test_annual_report_with_source_document_2019_dataset_shows_its_figures(app, 
 
     # --- funds in place (到位资金) arriving in 2019: 19 out-of-province entries (one to the 2018 project —
     # continuing projects count), 3 of them carrying the foreign capital; 2 from inside the province ---------
+    # The city's year sits on a few projects, each far beyond its investment: every arrival is confirmed, and
+    # none arrives before its project's signing (project_ids[n - 1] was signed on _day(n - 1)).
     funded = [before] + project_ids[:18]
     for n, pid in enumerate(funded):
         _ok(staff.post(f"/api/v1/projects/{pid}/funds", json={
-            "amount": "399300.00", "arrived_on": _day(n), "out_of_province": True,
-            "foreign_amount": "1610.00" if n in (3, 9, 15) else None}))
+            "amount": "399300.00", "arrived_on": max(_day(n), _day(n - 1)), "out_of_province": True,
+            "foreign_amount": "1610.00" if n in (3, 9, 15) else None, "confirm": True}))
     for pid, amount in ((project_ids[20], "90550.45"), (project_ids[21], "90549.55")):
-        _ok(staff.post(f"/api/v1/projects/{pid}/funds", json={"amount": amount, "arrived_on": "2019-11-30"}))
-    for arrived_on in ("2018-12-31", "2020-01-01"):  # outside the year
-        _ok(staff.post(f"/api/v1/projects/{project_ids[0]}/funds", json={
-            "amount": "12345.67", "arrived_on": arrived_on, "out_of_province": True, "foreign_amount": "99"}))
+        _ok(staff.post(f"/api/v1/projects/{pid}/funds", json={"amount": amount, "arrived_on": "2019-11-30",
+                                                              "confirm": True}))
+    for arrived_on in ("2018-12-31", "2020-01-01"):  # outside the year (the 2018 project, same county)
+        _ok(staff.post(f"/api/v1/projects/{before}/funds", json={
+            "amount": "12345.67", "arrived_on": arrived_on, "out_of_province": True, "foreign_amount": "99",
+            "confirm": True}))
 
     # --- 叩门招商: 856 enterprises visited, 202 by city leaders and 654 by county leaders ------------------
     lead_ids = []

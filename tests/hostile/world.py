@@ -93,6 +93,17 @@ def _project(world: World):
                                                           "county_id": world.ids["county_id"]}, now=NOW).id
 
 
+def _funds(world: World):
+    """An arrival on a signed project of the world's county (the world's own project is only planned)."""
+    from crm.services.funds import add_funds
+    from crm.services.projects import create_project
+
+    actor = _actor(world, "county_staff")
+    project = create_project(actor, {"name": "富硒水产业园", "county_id": world.ids["county_id"], "stage": "signed",
+                                     "signed_on": "2027-03-01", "investment_total": "5000"}, now=NOW)
+    return add_funds(actor, project.id, "800", "2027-03-10", now=NOW).id
+
+
 def _event(world: World):
     from crm.services.events import create_event
 
@@ -150,6 +161,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "followup_id": _followup,
     "notification_id": _notification,
     "project_id": _project,
+    "funds_id": _funds,
     "event_id": _event,
     "trip_id": _trip,
     "interaction_id": _interaction,

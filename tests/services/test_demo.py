@@ -209,6 +209,23 @@ def test_seed_demo_projects_cover_every_stage_with_consistent_history(city):
                 assert LeadStatus.SIGNED in {lead.status for lead in p.leads}
 
 
+def test_seed_demo_obeys_the_funds_investment_and_target_rules(city):
+    """What the demo writes directly must pass what crm.services.funds / projects / targets would check."""
+    from crm.services import funds as funds_rules
+    from crm.services import targets as target_rules
+    from crm.services.projects import MAX_INVESTMENT_TOTAL
+
+    with city.app_context():
+        rate = funds_rules.usd_cny_rate()
+        rows = list(db.session.scalars(select(FundsArrival)))
+        assert all(f.amount <= funds_rules.MAX_FUNDS_ARRIVAL for f in rows)
+        assert all(f.foreign_amount is None or f.foreign_amount * rate <= f.amount for f in rows)
+        assert all(f.project.stage in funds_rules.FUNDED_STAGES or f.project.is_continuing for f in rows)
+        assert all(f.withdrawn_at is None for f in rows)
+        assert all(p.investment_total <= MAX_INVESTMENT_TOTAL for p in db.session.scalars(select(Project)))
+        assert all(t.value <= target_rules.ceiling(t.metric) for t in db.session.scalars(select(Target)))
+
+
 def test_seed_demo_funds_events_and_targets_feed_the_reports(city):
     with city.app_context():
         funds = list(db.session.scalars(select(FundsArrival)))

@@ -117,7 +117,7 @@ def test_create_with_bad_input_names_the_field(app, staff, data, field):
 
 
 def test_money_is_exact_decimal_from_text_and_json_numbers(app, staff):
-    pid = _create(app, staff["city"], investment_total=807.87)
+    pid = _create(app, staff["city"], investment_total=807.87, stage="signed", signed_on="2020-01-01")
     with app.test_request_context():
         projects.add_funds(_u(staff["city"]), pid, "0.10", "2020-01-02", now=NOW)
         projects.add_funds(_u(staff["city"]), pid, 0.2, "2020-01-03", now=NOW)
@@ -256,7 +256,7 @@ def test_add_funds_implausible_amount_is_refused(app, staff, amount, foreign, fi
 
 
 def test_add_funds_at_the_ceiling_with_fitting_foreign_part_is_accepted(app, staff):
-    pid = _create(app, staff["hanbin"])
+    pid = _create(app, staff["hanbin"], stage="signed", signed_on="2020-01-01", investment_total="10000000")
     with app.test_request_context():
         funds = projects.add_funds(_u(staff["hanbin"]), pid, "10000000", "2020-03-01", foreign_amount="14.08",
                                    now=NOW)
@@ -264,7 +264,7 @@ def test_add_funds_at_the_ceiling_with_fitting_foreign_part_is_accepted(app, sta
 
 
 def test_add_funds_records_entry_and_audit(app, staff):
-    pid = _create(app, staff["hanbin"])
+    pid = _create(app, staff["hanbin"], stage="signed", signed_on="2020-01-01", investment_total="5000")
     with app.test_request_context():
         funds = projects.add_funds(_u(staff["hanbin"]), pid, "2000.25", "2020-03-01", True, "100.5", now=NOW)
         assert (funds.amount, funds.out_of_province, funds.foreign_amount) == (

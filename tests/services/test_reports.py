@@ -69,7 +69,9 @@ def year(app, make_user):
             return projects.create_project(actor, {"name": name, "county_id": county, **data}, now=NOW).id
 
         p = {
-            "P1": project("P1", hb, stage="signed", signed_on="2019-03-19", investment_total="8530", event_id=e1),
+            # 续建: its first money (2018-12-31) arrived before the signing the system records
+            "P1": project("P1", hb, stage="signed", signed_on="2019-03-19", investment_total="8530", event_id=e1,
+                          is_continuing=True),
             "P2": project("P2", hb, stage="started", signed_on="2019-05-12", started_on="2019-08-01",
                           investment_total="119100", is_foreign=True, source_channel="hometown"),
             "P3": project("P3", zy, stage="signed", signed_on="2019-12-31", investment_total="50000",
@@ -83,12 +85,12 @@ def year(app, make_user):
                           investment_total="4000", is_foreign=True),
             "P8": project("P8", hb, stage="negotiating", investment_total="900000", referrer_id=ids["X"]),
         }
-        projects.change_stage(actor, p["P4"], "dropped", on="2020-02-01", now=NOW)
         funds = [("P5", "1000.50", "2019-01-01", True, None), ("P2", "2000.25", "2019-12-31", False, "100.5"),
                  ("P4", "300", "2019-07-01", True, None), ("P1", "500", "2018-12-31", True, "7"),
                  ("P3", "700", "2020-01-01", True, None)]
         for key, amount, on, oop, foreign in funds:
             projects.add_funds(actor, p[key], amount, on, oop, foreign, now=NOW)
+        projects.change_stage(actor, p["P4"], "dropped", on="2020-02-01", now=NOW)  # after its money arrived
         targets.set_targets(actor, 2019, [
             {"metric": "signed_count", "value": 2}, {"metric": "signed_investment", "value": "200000"},
             {"metric": "funds_in_place", "value": "3000"}, {"metric": "out_of_province_funds", "value": "2601"},

@@ -18,7 +18,8 @@ def _seed(app, admin_id):
         actor = db.session.get(User, admin_id)
         pid = projects.create_project(actor, {"name": "沣康医药", "county_id": hb, "stage": "signed",
                                               "signed_on": "2019-05-12", "investment_total": "1191000"}, now=NOW).id
-        projects.add_funds(actor, pid, "7767800", "2019-06-01", True, "4830", now=NOW)
+        # the city's whole year on one project: more than its investment, so confirmed
+        projects.add_funds(actor, pid, "7767800", "2019-06-01", True, "4830", confirm_over=True, now=NOW)
         projects.create_project(actor, {"name": "旧年项目", "county_id": hb, "stage": "signed",
                                         "signed_on": "2020-02-01", "investment_total": "100"}, now=NOW)
         targets.set_targets(actor, 2019, [{"metric": "signed_count", "value": 2},

@@ -61,7 +61,7 @@ def test_create_project_with_bad_amount_shows_the_error(app, hanbin):
 
 
 def test_stage_change_and_funds_forms(app, hanbin):
-    pid = _project(app, hanbin.user)
+    pid = _project(app, hanbin.user, investment_total="1000")
     assert hanbin.post(f"/projects/{pid}/stage", data={"stage": "signed", "on": "2020-01-05"}).status_code == 302
     bad = hanbin.post(f"/projects/{pid}/stage", data={"stage": "planned", "on": "2020-02-01"})
     assert bad.status_code == 422 and "invalid-feedback" in bad.get_data(as_text=True)

@@ -24,7 +24,8 @@ def _seed(app, user):
         pid = projects.create_project(actor, {"name": "沣康医药", "county_id": hb,
                                               "stage": "signed", "signed_on": "2019-05-12",
                                               "investment_total": "1191000"}, now=NOW).id
-        projects.add_funds(actor, pid, "7767800", "2019-06-01", True, "4830", now=NOW)
+        # the city's whole year on one project: more than its investment, so confirmed
+        projects.add_funds(actor, pid, "7767800", "2019-06-01", True, "4830", confirm_over=True, now=NOW)
 
 
 def test_annual_report_page_shows_figures_charts_and_ranking(app, login_as):

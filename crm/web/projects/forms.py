@@ -22,6 +22,7 @@ class ProjectForm(OnceForm):
     industry_id = SelectField(_l("Industry"), coerce=int, choices=[])
     investment_total = StringField(_l("Total investment (10k yuan)"), validators=[Optional(), Length(max=30)])
     is_foreign = BooleanField(_l("Foreign-invested"))
+    is_continuing = BooleanField(_l("Continuing project (续建): funds may be recorded before signing"))
     stage = SelectField(_l("Stage reached"), choices=choices(
         (k, v) for k, v in STAGE_LABELS.items() if k != "dropped"), default="planned")
     signed_on = DateField(_l("Signed on"), validators=[Optional()])
@@ -42,8 +43,12 @@ class StageForm(FlaskForm):
 
 
 class FundsForm(OnceForm):
+    """One arrival (its hidden token makes a double submit save once); also the correction form of
+    crm.web.funds (with its reason)."""
+
     amount = StringField(_l("Amount (10k yuan)"), validators=[DataRequired(), Length(max=30)])
     arrived_on = DateField(_l("Arrived on"), validators=[DataRequired()])
     out_of_province = BooleanField(_l("From outside the province"))
     foreign_amount = StringField(_l("Of which foreign capital (10k USD)"), validators=[Optional(), Length(max=30)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+    confirm_over = BooleanField(_l("Yes, the amount is right although it exceeds the remaining investment"))

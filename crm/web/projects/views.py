@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import FundsArrival, Project
-from crm.services import counties, industries, projects, versions
-from crm.services.errors import EditConflict, InvalidInput
+from crm.services import counties, funds, industries, projects, versions
+from crm.services.errors import ConfirmationNeeded, EditConflict, InvalidInput
 from crm.services.permissions import can
 from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.pagination import paginate
@@ -17,7 +17,8 @@ from crm.web.projects import labels
 from crm.web.projects.forms import FundsForm, ProjectForm, StageForm
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
-FIELDS = ("name", "county_id", "industry_id", "investment_total", "is_foreign", "signed_on", "started_on",
+FIELDS = ("name", "county_id", "industry_id", "investment_total", "is_foreign", "is_continuing", "signed_on",
+          "started_on",
           "planned_start_on", "lead_ids", "source_channel", "referrer_id", "event_id", "notes")
 
 
@@ -149,13 +150,16 @@ def _saved_form(project) -> ProjectForm:
 
 
 @bp.route("/<int:project_id>")
-def detail(project_id: int, stage_form: StageForm | None = None, funds_form: FundsForm | None = None):
+def detail(project_id: int, stage_form: StageForm | None = None, funds_form: FundsForm | None = None,
+           confirm_over: bool = False):
     project = projects.get_project(current_user, project_id)
     stage_form = stage_form or StageForm(stage=_next_stage(project.stage))
+    live, withdrawn = funds.project_funds(project)
     return render_template("projects/detail.html", project=project, history=projects.stage_history(project),
-                           stage_form=stage_form, funds_form=funds_form or FundsForm(),
-                           may_edit=projects.may_edit(current_user, project),
-                           funds_total=sum((f.amount for f in project.funds), 0))
+                           stage_form=stage_form, funds_form=funds_form or FundsForm(), confirm_over=confirm_over,
+                           may_edit=projects.may_edit(current_user, project), funds_rows=live,
+                           withdrawn_funds=withdrawn, funds_total=funds.live_total(project),
+                           usd_cny_rate=funds.usd_cny_rate())
 
 
 def _next_stage(stage: str) -> str:
@@ -178,21 +182,25 @@ def stage(project_id: int):
     return detail(project_id, stage_form=form), 422
 
 
-@bp.route("/<int:project_id>/funds", methods=["POST"])
-def funds(project_id: int):
+@bp.route("/<int:project_id>/funds", methods=["POST"], endpoint="funds")
+def record_funds(project_id: int):
+    if not projects.may_edit(current_user, projects.get_project(current_user, project_id)):
+        abort(403)
     form = FundsForm()
+    ask_confirmation = bool(form.confirm_over.data)  # shown again, as typed, when the form comes back
     if form.validate_on_submit():
         try:
-            _funds, replayed = create_once(form, FundsArrival, lambda: projects.add_funds(
+            _arrival, replayed = create_once(form, FundsArrival, lambda: funds.add_funds(
                 current_user, project_id, form.amount.data, form.arrived_on.data, form.out_of_province.data,
-                form.foreign_amount.data, note=form.note.data, now=_now()))
+                form.foreign_amount.data, note=form.note.data, confirm_over=form.confirm_over.data, now=_now()))
         except InvalidInput as error:
             populate_errors(form, error)
+            ask_confirmation = ask_confirmation or isinstance(error, ConfirmationNeeded)
         else:
             if not replayed:
                 flash(_("Funds recorded."), "success")
             return redirect(url_for("projects.detail", project_id=project_id))
-    return detail(project_id, funds_form=form), 422
+    return detail(project_id, funds_form=form, confirm_over=ask_confirmation), 422
 
 
 @bp.route("/<int:project_id>/delete", methods=["POST"])
