@@ -135,8 +135,9 @@ def test_delete_then_admin_restores_from_deleted_view(app, login_as):
     assert viewer.get(f"/leads/{lead_id}").status_code == 404 and viewer.get("/leads/deleted").status_code == 403
     admin = login_as("admin", None)
     assert "恒信建设工程有限公司" in admin.get("/leads/deleted").get_data(as_text=True)
+    assert "该客商已删除，可恢复至" in c.get(f"/leads/{lead_id}").get_data(as_text=True)
     assert admin.post(f"/leads/{lead_id}/restore").status_code == 302
-    assert "This lead is deleted" not in c.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert "该客商已删除" not in c.get(f"/leads/{lead_id}").get_data(as_text=True)
 
 
 def _followup_on(app, lead_id: int, assignee) -> int:
