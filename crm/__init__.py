@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     _configure(app, test_config)
+    _configure_logging(app)
     _trust_proxies(app)
     _init_extensions(app)
     _register_blueprints(app)
@@ -30,6 +31,12 @@ def _configure(app: Flask, test_config: dict | None) -> None:
     from crm import config
 
     config.load(app, test_config)
+
+
+def _configure_logging(app: Flask) -> None:
+    from crm import observability
+
+    observability.init_app(app)
 
 
 def _trust_proxies(app: Flask) -> None:

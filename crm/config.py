@@ -1,6 +1,8 @@
-"""Configuration: defaults, then instance/config.py, then CRM_* environment variables, then a test mapping."""
+"""Configuration: defaults, then instance/config.py, then CRM_* environment variables (Flask's
+from_prefixed_env, checked against each default's type), or instead of both a test mapping."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import secrets
@@ -16,6 +18,8 @@ class ConfigError(RuntimeError):
 
 DEFAULTS: dict = {
     "ENV_NAME": "development",  # development | production | testing
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",  # text | json (one JSON object per line, for a log collector)
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": None,  # default: SQLite file in the instance folder
     "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -37,6 +41,9 @@ DEFAULTS: dict = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,
     "LOGIN_IP_MAX_FAILURES": 30,
+    "API_TOKEN_IP_MAX_FAILURES": 20,  # unknown or revoked bearer tokens from one address per 15 minutes
+    # Duplicate checks answered only by another county's masked contact data, per user per hour (PIPL).
+    "DUPLICATE_PROBE_LIMIT": 20,
     # How many proxies in front of gunicorn set X-Forwarded-For/-Proto (werkzeug ProxyFix); 0 trusts none.
     "PROXY_FIX_X_FOR": 0,
     # argon2 parameters (OWASP minimum is t=2, m=19 MiB); tests use cheaper ones.
@@ -68,7 +75,7 @@ _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": 
 
 
 def load(app: Flask, test_config: dict | None) -> None:
-    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(copy.deepcopy(DEFAULTS))  # nested CRM_X__Y variables must not edit DEFAULTS
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         _from_environment(app)
@@ -78,29 +85,46 @@ def load(app: Flask, test_config: dict | None) -> None:
 
 
 def _from_environment(app: Flask) -> None:
+    """CRM_* variables through Flask's from_prefixed_env (JSON values: CRM_LOGIN_MAX_FAILURES=7,
+    CRM_LANGUAGES='["zh"]', nested keys with "__"); CRM_DATABASE_URL names the database. A value that does not
+    fit its setting's type stops the start with a message naming the variable."""
+    app.config.from_prefixed_env("CRM", loads=_loads)
+    app.config.pop("INSTANCE_PATH", None)  # read by the factory itself
+    if "DATABASE_URL" in app.config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config.pop("DATABASE_URL")
     for name, raw in os.environ.items():
-        if not name.startswith("CRM_") or name == "CRM_INSTANCE_PATH":
-            continue
-        key = name[4:]
-        if key == "DATABASE_URL":
-            key = "SQLALCHEMY_DATABASE_URI"
-        app.config[key] = _parse(raw, app.config.get(key))
+        if name.startswith("CRM_") and name[4:] in DEFAULTS:
+            app.config[name[4:]] = _typed(name, raw, app.config[name[4:]], DEFAULTS[name[4:]])
 
 
-def _parse(raw: str, current):
-    if isinstance(current, bool):
-        return _BOOL.get(raw.strip().lower(), current)
-    if isinstance(current, int):
-        try:
-            return int(raw)
-        except ValueError:
-            return current
-    if isinstance(current, (list, dict)):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return current
-    return raw
+def _loads(raw: str):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _typed(name: str, raw: str, value, default):
+    """The parsed value, checked against the default's type (bool before int: bool is an int)."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if raw.strip().lower() in _BOOL:
+            return _BOOL[raw.strip().lower()]
+        raise ConfigError(f"{name}={raw!r}: expected true or false.")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name}={raw!r}: expected a whole number.")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{name}={raw!r}: expected a number.")
+    if isinstance(default, (list, dict)):
+        if isinstance(value, type(default)):
+            return value
+        raise ConfigError(f"{name}={raw!r}: expected JSON ({type(default).__name__}).")
+    return raw  # text settings (and those without a default: paths, URLs, keys) keep the variable as written
 
 
 def _fill_derived(app: Flask) -> None:

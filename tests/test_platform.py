@@ -122,3 +122,30 @@ def test_templates_load_nothing_from_the_network():
         if re.search(r'(src|href)=["\']https?://', path.read_text()):
             offenders.append(path.name)
     assert offenders == []
+
+
+@pytest.mark.parametrize("name,raw,message", [
+    ("CRM_LOGIN_MAX_FAILURES", "five", "whole number"),
+    ("CRM_SCHEDULER_ENABLED", "maybe", "true or false"),
+    ("CRM_LANGUAGES", "zh,en", "JSON"),
+])
+def test_malformed_environment_value_stops_the_start_naming_the_variable(tmp_path, monkeypatch, name, raw, message):
+    from crm.config import ConfigError
+
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigError, match=name) as error:
+        create_app()
+    assert message in str(error.value)
+
+
+def test_environment_values_are_typed_and_nested_keys_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CRM_LOGIN_MAX_FAILURES", "9")
+    monkeypatch.setenv("CRM_SCHEDULER_ENABLED", "yes")
+    monkeypatch.setenv("CRM_SECRET_KEY", "12345")
+    monkeypatch.setenv("CRM_SQLALCHEMY_ENGINE_OPTIONS__pool_size", "3")
+    cfg = create_app().config
+    assert cfg["LOGIN_MAX_FAILURES"] == 9 and cfg["SCHEDULER_ENABLED"] is True
+    assert cfg["SECRET_KEY"] == "12345"  # text stays text even when it looks like a number
+    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 3}

@@ -96,7 +96,7 @@ def _batch(batch_id: int) -> dict:
     batch = imports.get_batch(user, batch_id)
     results = [{"row_number": r.row_number, "outcome": r.outcome, "reason": r.reason,
                 "message": imports.reason_text(r.reason), "lead_id": r.lead_id}
-               for r in imports.row_results(user, batch_id, limit=RESULT_LIMIT)]
+               for r in imports.row_results(user, batch_id, limit=RESULT_LIMIT, audited=True)]
     values = {key: getattr(batch, key) for key in BatchSchema().fields if key not in ("results", "revert")}
     values["revert"] = imports.revert_result(batch)
     if batch.status == "running":

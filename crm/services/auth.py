@@ -15,30 +15,51 @@ from crm.services.errors import AuthError, InvalidInput
 from crm.services.passwords import hash_password, password_problems, verify_password
 
 WINDOW = timedelta(minutes=15)
+# Failed bearer tokens are counted in the same table under a name no user can have (USERNAME_RE has no "#").
+API_TOKEN_ATTEMPT = "#api-token"
 
 
-def _recent_failures(column, value: str, now: datetime) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= now - WINDOW)
-    ) or 0
+def _failures(now: datetime, window: timedelta, **match) -> int:
+    stmt = select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.succeeded.is_(False), LoginAttempt.at >= now - window)
+    for column, value in match.items():
+        stmt = stmt.where(getattr(LoginAttempt, column) == value)
+    return db.session.scalar(stmt) or 0
+
+
+def _address_failures(ip: str, now: datetime) -> int:
+    """Failed sign-ins from one address (any username); bad API tokens are counted on their own."""
+    return db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.ip == ip, LoginAttempt.username != API_TOKEN_ATTEMPT, LoginAttempt.succeeded.is_(False),
+        LoginAttempt.at >= now - WINDOW)) or 0
+
+
+def _lock_window() -> timedelta:
+    return timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
 
 
 def authenticate(username: str, password: str, *, ip: str, now: datetime) -> User:
-    """Return the user or raise AuthError. Throttling is checked before hashing: a hash costs ~100 ms."""
+    """Return the user or raise AuthError. Throttling is checked before hashing: a hash costs ~100 ms.
+
+    Two counters, both per address, so a stranger elsewhere can neither lock an account nor a whole office:
+    LOGIN_MAX_FAILURES bad passwords for one username from one address refuse that username from that address
+    for LOGIN_LOCK_MINUTES (whether or not the username exists: the answer must not tell), and
+    LOGIN_IP_MAX_FAILURES failures of any username from one address throttle that address. Behind a proxy the
+    address is the client's only with PROXY_FIX_X_FOR set (crm/__init__.py)."""
     cfg = current_app.config
     username = (username or "").strip()[:64]
-    if _recent_failures(LoginAttempt.ip, ip, now) >= cfg["LOGIN_IP_MAX_FAILURES"]:
+    if _address_failures(ip, now) >= cfg["LOGIN_IP_MAX_FAILURES"]:
         raise AuthError("throttled")
-    user = db.session.scalar(select(User).where(User.username == username)) if username else None
-    if user is not None and user.locked_until is not None and user.locked_until > now:
+    if username and _failures(now, _lock_window(), username=username, ip=ip) >= cfg["LOGIN_MAX_FAILURES"]:
         raise AuthError("locked")
+    user = db.session.scalar(select(User).where(User.username == username)) if username else None
     ok = verify_password(user.password_hash if user else None, password or "")
     db.session.add(LoginAttempt(username=username, ip=ip, succeeded=ok, at=now))
     if not ok:
-        if user is not None and _recent_failures(LoginAttempt.username, username, now) + 1 >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-            audit.record(None, "lock", "user", user.id, summary=f"locked after failed sign-ins: {username}")
+        if (user is not None and _failures(now, _lock_window(), username=username, ip=ip) + 1
+                == cfg["LOGIN_MAX_FAILURES"]):
+            user.locked_until = now + _lock_window()  # shown to administrators; the refusal is per address
+            audit.record(None, "lock", "user", user.id, summary=f"failed sign-ins for {username} from {ip}"[:255])
         db.session.commit()
         raise AuthError("bad_credentials")
     if not user.is_active_user:
@@ -49,6 +70,23 @@ def authenticate(username: str, password: str, *, ip: str, now: datetime) -> Use
     audit.record(user, "login", "user", user.id, summary=user.username)
     db.session.commit()
     return user
+
+
+def clear_failures(username: str) -> None:
+    """An administrator's reset ends every per-address lock of the account (in the caller's unit of work)."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.username == username,
+                                                  LoginAttempt.succeeded.is_(False)))
+
+
+def token_throttled(ip: str, *, now: datetime) -> bool:
+    """Too many unknown or revoked bearer tokens from this address: refuse before looking the next one up."""
+    return _failures(now, WINDOW, username=API_TOKEN_ATTEMPT, ip=ip) >= current_app.config["API_TOKEN_IP_MAX_FAILURES"]
+
+
+def record_token_failure(ip: str, *, now: datetime) -> None:
+    db.session.rollback()
+    db.session.add(LoginAttempt(username=API_TOKEN_ATTEMPT, ip=ip, succeeded=False, at=now))
+    db.session.commit()
 
 
 def load_session_user(session_id: str) -> User | None:

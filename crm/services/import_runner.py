@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +16,7 @@ from crm.models import (
     ClaimConflict,
     ConflictStatus,
     Contact,
+    County,
     ImportBatch,
     ImportRowResult,
     Lead,
@@ -22,7 +24,7 @@ from crm.models import (
     Role,
     User,
 )
-from crm.services import audit, identity
+from crm.services import audit, duplicates, identity
 from crm.services.import_index import IndexFeed
 from crm.services.imports import (
     CHUNK,
@@ -81,6 +83,10 @@ class Importer:
         self.ref = Reference()
         self.keys: dict[str, dict[str, Target]] = {"uscc": {}, "mobile": {}, "name": {}}
         self.changed: list[int] = []
+        self.masked_hits: list[int] = []
+        self.probe_budget = (current_app.config["DUPLICATE_PROBE_LIMIT"]
+                             - duplicates.recent_probes(self.actor, now=datetime.now(UTC))) if self.actor.id else 0
+        self.county_names = dict(db.session.execute(select(County.id, County.name)).all())
         self._load_keys()
         db.session.rollback()
 
@@ -118,6 +124,9 @@ class Importer:
                     chunk = Chunk()
             self._flush(chunk)
             self.feed.close()  # "done" means searchable too: the last index batches finish first
+            if self.masked_hits and self.actor.id:
+                duplicates.record_probes(self.actor, sorted(set(self.masked_hits)), where=f"import #{self.batch_id}",
+                                         count=len(self.masked_hits))
             self._flush(Chunk(), last=True)
         finally:
             self.feed.close()  # what was committed gets indexed, even when a later chunk failed
@@ -127,12 +136,14 @@ class Importer:
         data = dict(zip(headers, row, strict=False))
         try:
             cleaned = clean_row(row, self.mapping, self.ref, county_id=self.county_id, city_level=self.city_level)
-            match = next(((reason, self.keys[reason][key]) for reason, key in cleaned.keys
-                          if key in self.keys[reason]), None)
+            match = self._match(cleaned.keys, prefer_visible=self.mode != "create")  # create: the city sees it
             if match is None:
                 self._create(chunk, number, cleaned)
             elif self.mode == "skip":
                 reason, target = match
+                if self._masked(reason, target):
+                    self._result(chunk, number, "skipped", self._masked_code(target), data, None)
+                    return
                 code = (reason_code("duplicate_in_file", row=target.row, key=reason) if target.row
                         else reason_code("duplicate", lead=target.id, key=reason))
                 self._result(chunk, number, "skipped", code, data, target)
@@ -142,6 +153,31 @@ class Importer:
                 self._create_anyway(chunk, number, cleaned, match, data)
         except RowRejected as rejected:
             self._result(chunk, number, "rejected", rejected.reason, data, None)
+
+    def _match(self, keys: list[tuple[str, str]], *, prefer_visible: bool) -> tuple[str, Target] | None:
+        """The strongest match; when it rests on another county's masked contact data, the same lead's match by
+        a visible key instead (so a candidate mobile added to a known name changes nothing the importer sees)."""
+        found = [(reason, self.keys[reason][key]) for reason, key in keys if key in self.keys[reason]]
+        if not found:
+            return None
+        reason, target = found[0]
+        if prefer_visible and self._masked(reason, target):
+            visible = next(((r, t) for r, t in found[1:] if t is target and not self._masked(r, t)), None)
+            if visible:
+                return visible
+        return found[0]
+
+    def _masked(self, reason: str, target: Target) -> bool:
+        return (reason in duplicates.CONTACT_REASONS and target.row is None and not self.city_level
+                and target.county_id != self.actor.county_id)
+
+    def _masked_code(self, target: Target) -> str:
+        """A match on another county's masked contact data: neither the lead nor the value is confirmed, and
+        the answer is audited as a probe (crm.services.duplicates)."""
+        self.masked_hits.append(target.id)
+        if len(self.masked_hits) > self.probe_budget:  # past the hourly limit not even the county is named
+            return reason_code("duplicate_masked_limited")
+        return reason_code("duplicate_masked", county=self.county_names.get(target.county_id, ""))
 
     def _result(self, chunk: Chunk, number: int, outcome: str, reason: str | None, data: dict | None,
                 target: Target | None, before: dict | None = None) -> None:
@@ -171,6 +207,9 @@ class Importer:
 
     def _update(self, chunk, number, cleaned, match, data) -> None:
         reason, target = match
+        if self._masked(reason, target):
+            self._result(chunk, number, "skipped", self._masked_code(target), data, None)
+            return
         if not self.city_level and target.county_id != self.actor.county_id:
             self._result(chunk, number, "skipped", reason_code("other_county", lead=target.id, key=reason), data,
                          target)

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 
 from crm.extensions import db
 from crm.models import (
+    AuditEntry,
     ClaimConflict,
     ConflictStatus,
     Contact,
@@ -88,6 +89,8 @@ REASONS = {
     "not_your_county": _l("County staff import leads for their own county only."),
     "duplicate_in_file": _l("Duplicate of row %(row)s in this file (%(key)s)."),
     "duplicate": _l("Already in the system as lead #%(lead)s (%(key)s)."),
+    "duplicate_masked": _l("A lead owned by %(county)s may match (contact details) — ask the city."),
+    "duplicate_masked_limited": _l("May match another county's lead (contact details) — ask the city."),
     "uscc_taken": _l("Lead #%(lead)s already has this credit code."),
     "other_county": _l("Lead #%(lead)s (%(key)s) belongs to another county; only its county can update it."),
 }
@@ -809,7 +812,17 @@ def record_rows_download(actor: User, batch_id: int, *, outcome: str, fmt: str, 
     db.session.commit()
 
 
-def row_results(actor: User, batch_id: int, *, limit: int | None = None) -> list[ImportRowResult]:
+def row_results(actor: User, batch_id: int, *, limit: int | None = None, audited: bool = False
+                ) -> list[ImportRowResult]:
+    """The batch's row outcomes. Their messages quote the rows' cells (a bad mobile, a name), so an API read
+    (audited=True) leaves a trace like a download — once per user and batch, not once per poll."""
     batch = get_batch(actor, batch_id)
     stmt = select(ImportRowResult).where(ImportRowResult.batch_id == batch.id).order_by(ImportRowResult.row_number)
-    return list(db.session.scalars(stmt.limit(limit) if limit else stmt))
+    results = list(db.session.scalars(stmt.limit(limit) if limit else stmt))
+    if audited and results and batch.status != "running" and not db.session.scalar(
+            select(AuditEntry.id).where(AuditEntry.actor_id == actor.id, AuditEntry.action == "export",
+                                        AuditEntry.object_type == "import_batch", AuditEntry.object_id == batch.id,
+                                        AuditEntry.summary.startswith("rows.api")).limit(1)):
+        audit.record(actor, "export", "import_batch", batch.id, summary=f"rows.api ({len(results)})")
+        db.session.commit()
+    return results

@@ -483,6 +483,11 @@ def search_leads(actor: User, q: str | None, filters: dict | None = None, sort: 
             "from_database": from_database}
 
 
+def index_filling() -> bool:
+    """Public face of _filling_from_nothing for health checks."""
+    return _filling_from_nothing()
+
+
 def _filling_from_nothing() -> bool:
     """Is the index being filled from nothing (missing, corrupt, new schema)? Then searches are answered from
     the database (search_fallback) until the rebuild is in: an empty or half-filled index would find nothing."""

@@ -131,10 +131,15 @@ def _wants_followup(followup: dict | None) -> bool:
     return bool(followup) and any(followup.get(k) not in (None, "") for k in ("title", "due_at", "detail"))
 
 
-def _advance(lead: Lead, kind: str, occurred_at: datetime) -> dict:
+def _advance(actor: User, lead: Lead, kind: str, occurred_at: datetime) -> dict:
+    """A contact's effect on the lead. The last contact is a fact whoever made it; the status is the owner's
+    judgement, so only someone who may edit the lead moves it (another county's signing visit is logged, not
+    taken as the lead's signing)."""
     before = {"status": lead.status, "last_contacted_at": lead.last_contacted_at}
     if lead.last_contacted_at is None or occurred_at > lead.last_contacted_at:
         lead.last_contacted_at = occurred_at
+    if not can(actor, "lead.edit", lead):
+        return before
     if kind == InteractionKind.SIGNING:
         lead.status = LeadStatus.SIGNED.value
     elif lead.status in REVIVED:
@@ -161,7 +166,7 @@ def log_interaction(actor: User, data: dict, *, now: datetime, lead_id: int | No
         interaction = Interaction(lead_id=lead.id, county_id=county, created_by_id=actor.id,
                                   participants=participants, created_at=now, updated_at=now, **fields)
         db.session.add(interaction)
-        before = _advance(lead, interaction.kind, interaction.occurred_at)
+        before = _advance(actor, lead, interaction.kind, interaction.occurred_at)
         db.session.flush()
         audit.record(actor, "create", "interaction", interaction.id, summary=lead.name,
                      after=dict(snapshot(interaction), participant_ids=[u.id for u in participants]))

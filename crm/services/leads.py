@@ -115,6 +115,17 @@ def get_lead(actor: User, lead_id: int, *, include_deleted: bool = False) -> Lea
     return lead
 
 
+def pickable_lead(actor: User, lead_id) -> Lead | None:
+    """A lead a form may show as already chosen (a re-displayed lead_id/referrer_id): live and readable, else
+    None, so a deleted lead's name never shows through a posted id."""
+    if not isinstance(lead_id, int) or lead_id <= 0:
+        return None
+    try:
+        return get_lead(actor, lead_id)
+    except NotFound:
+        return None
+
+
 def snapshot(lead: Lead) -> dict:
     return {k: getattr(lead, k) for k in AUDITED}
 
@@ -399,7 +410,7 @@ def add_lead(actor: User, data: dict, *, now: datetime, force: bool = False) -> 
 
     require(actor, "lead.create")
     fields = clean_lead(actor, data, current=None)
-    found = duplicates.check(fields, force=force, actor=actor)
+    found = duplicates.check(fields, force=force, actor=actor, now=now)
     lead = Lead(created_by_id=actor.id, created_at=now, updated_at=now)
     apply_fields(lead, fields)
     db.session.add(lead)
@@ -424,7 +435,7 @@ def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: 
     fields = clean_lead(actor, data, current=lead)
     probe = {"name": fields.get("name", lead.name), "uscc": fields.get("uscc", lead.uscc),
              "contacts": fields.get("contacts", [{"mobile": c.mobile} for c in lead.contacts])}
-    found = duplicates.check(probe, force=force, exclude_id=lead.id, actor=actor)
+    found = duplicates.check(probe, force=force, exclude_id=lead.id, actor=actor, now=now)
     before = snapshot(lead)
     apply_fields(lead, fields)
     lead.updated_at = now

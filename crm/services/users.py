@@ -11,7 +11,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import ApiToken, County, Role, User
 from crm.models.user import new_session_token
-from crm.services import audit
+from crm.services import audit, auth
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.passwords import hash_password, password_problems
 from crm.services.permissions import require
@@ -142,6 +142,7 @@ def reset_password(actor: User, user_id: int, password: str, *, now: datetime) -
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.locked_until = None
+    auth.clear_failures(user.username)
     user.session_token = new_session_token()
     audit.record(actor, "reset_password", "user", user.id, summary=user.username)
     db.session.commit()

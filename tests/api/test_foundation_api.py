@@ -138,3 +138,25 @@ def test_openapi_document_is_served_and_names_the_paths(client):
     for path in ("/api/v1/me", "/api/v1/counties", "/api/v1/users"):
         assert path in doc["paths"]
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_many_bad_tokens_from_one_address_are_throttled_before_lookup(app, client, api_client):
+    app.config["API_TOKEN_IP_MAX_FAILURES"] = 3
+    for i in range(3):
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer crm_guess{i}"}).status_code == 401
+    throttled = client.get("/api/v1/me", headers={"Authorization": "Bearer crm_guess9"})
+    assert throttled.status_code == 429 and throttled.mimetype == "application/problem+json"
+    assert int(throttled.headers["Retry-After"]) > 0
+    elsewhere = api_client("county_staff")  # a good token from another address is not affected
+    assert elsewhere.get("/api/v1/me", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
+
+
+def test_bad_tokens_do_not_count_against_web_sign_in(app, client, make_user):
+    app.config["API_TOKEN_IP_MAX_FAILURES"] = 100
+    app.config["LOGIN_IP_MAX_FAILURES"] = 3
+    for i in range(5):
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer crm_guess{i}"})
+    user = make_user("county_staff")
+    from tests.conftest import login
+
+    assert login(client, user).status_code == 302

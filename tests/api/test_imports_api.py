@@ -87,6 +87,20 @@ def test_lead_export_csv_masks_and_does_not_clash_with_lead_ids(app, api_client)
     assert client.get("/api/v1/leads/export?format=pdf").status_code == 422
 
 
+def test_reading_row_results_through_the_api_is_audited_once_per_user_and_batch(app, api_client):
+    from crm.models import AuditEntry
+
+    client = api_client("county_staff", "610902")
+    body = post(client, "企业名称,手机\n安康甲公司,1380000\n".encode()).json
+    for _ in range(3):
+        client.get(f"/api/v1/imports/{body['id']}")
+    with app.app_context():
+        traces = db.session.scalars(select(AuditEntry.summary).where(
+            AuditEntry.action == "export", AuditEntry.object_type == "import_batch",
+            AuditEntry.object_id == body["id"], AuditEntry.actor_id == client.user.id)).all()
+        assert traces == ["rows.api (1)"]
+
+
 def test_delete_import_keeps_a_lead_handed_to_another_county_and_says_why(app, api_client):
     client, city = api_client("county_staff", "610902"), api_client("city_staff", None)
     body = post(client, "企业名称\n安康甲公司\n安康乙公司\n".encode()).json

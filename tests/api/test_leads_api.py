@@ -165,6 +165,35 @@ def test_duplicate_on_another_countys_mobile_only_is_409_without_lead_id_or_name
     assert same.get_json()["duplicates"][0]["reason"] == "mobile" and same.get_json()["duplicates"][0]["id"]
 
 
+def test_duplicate_answer_on_a_known_name_is_the_same_whether_or_not_the_mobile_matches(api_client):
+    """Name + candidate mobile must not be an oracle: the answer names the lead by its name only."""
+    hanbin, ziyang = api_client("county_staff", "610902"), api_client("county_staff", "610924")
+    hanbin.post("/api/v1/leads", json=LEAD)
+    answers = []
+    for mobile in ("13800138000", "13912345678"):
+        probe = {"name": LEAD["name"], "contacts": [{"name": "李四", "mobile": mobile}]}
+        answers.append(ziyang.post("/api/v1/leads", json=probe).get_json()["duplicates"])
+    assert answers[0] == answers[1] and answers[0][0]["reason"] == "name"
+
+
+def test_duplicate_probes_on_masked_mobiles_are_audited_and_limited(app, api_client):
+    from crm.extensions import db
+    from crm.models import AuditEntry
+
+    app.config["DUPLICATE_PROBE_LIMIT"] = 2
+    hanbin, ziyang = api_client("county_staff", "610902"), api_client("county_staff", "610924")
+    lead_id = hanbin.post("/api/v1/leads", json=LEAD).get_json()["id"]
+    probe = {"name": "秦岭矿泉水公司", "contacts": [{"name": "李四", "mobile": "13800138000"}]}
+    assert [ziyang.post("/api/v1/leads", json=probe).status_code for _ in range(3)] == [409, 409, 429]
+    limited = ziyang.post("/api/v1/leads", json=probe)
+    assert limited.status_code == 429 and "duplicates" not in limited.get_json()
+    with app.app_context():
+        probes = db.session.query(AuditEntry).filter_by(action="reveal.probe", actor_id=ziyang.user.id).all()
+        assert [p.object_id for p in probes] == [lead_id, lead_id]
+    # a probe that names nothing masked (own county) is neither counted nor limited
+    assert api_client("county_staff", "610902").post("/api/v1/leads", json=probe).status_code == 409
+
+
 def test_deleted_lead_is_listed_and_restored_by_its_county(app, api_client):
     from datetime import UTC, datetime, timedelta
 

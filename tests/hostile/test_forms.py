@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import tempfile
 
 import pytest
@@ -62,9 +63,17 @@ def _check(response, request_desc: str, failures: list[str], app=None) -> None:
         error = app.walk_errors[-1] if app is not None and app.walk_errors else ""
         failures.append(f"{response.status_code} from {request_desc}: {error}")
     elif response.mimetype == "text/html":
-        found = payloads.unescaped_markup(response.get_data(as_text=True))
+        page = response.get_data(as_text=True)
+        found = payloads.unescaped_markup(page)
         if found:
             failures.append(f"unescaped {found[0]!r} in the response to {request_desc}")
+        # JSON meets HTML only in application/json blocks written with tojson (no raw "<" can close them), and
+        # no page runs inline script (CSP script-src 'self' would block it anyway).
+        for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S):
+            if 'type="application/json"' in attrs and "<" in body:
+                failures.append(f"a '<' inside a JSON block in the response to {request_desc}")
+            elif "src=" not in attrs and 'type="application/json"' not in attrs:
+                failures.append(f"an inline script in the response to {request_desc}")
 
 
 @pytest.fixture(scope="module")

@@ -539,3 +539,40 @@ def test_bulk_add_keeps_a_document_indexed_meanwhile_and_never_doubles_it(tmp_pa
     assert index.stored_versions() == {("lead", 1): "改过的名字", ("lead", 2): "新的二号", ("lead", 3): "三号"}
     assert index.search("导入时").total == 0 and index.search("改过").total == 1
     assert not [name for name in (tmp_path).iterdir() if name.name.startswith(".staging")]
+
+
+# --- another county's masked contact data (PIPL) -------------------------------------------------------------
+
+def test_import_matching_another_countys_mobile_names_only_the_county_and_is_audited(app, make_user):
+    from crm.models import AuditEntry
+
+    other = add_lead(app, "紫阳甲公司", code="610924", mobile="13800000004")
+    staff = make_user("county_staff", "610902")
+    batch_id = do_import(app, staff, csv_bytes("汉滨新公司,,,,,,,13800000004,,"))
+    outcome, reason = results(app, batch_id)[2]
+    assert outcome == "skipped" and reason.startswith("duplicate_masked") and str(other) not in reason
+    with app.app_context():
+        row = db.session.scalar(select(ImportRowResult).where(ImportRowResult.batch_id == batch_id))
+        assert row.lead_id is None
+        assert "紫阳县" in imports.reason_text(row.reason) and "#" not in imports.reason_text(row.reason)
+        probes = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "reveal.probe")).all()
+        assert [(p.actor_id, p.object_id) for p in probes] == [(staff.id, other)]
+
+
+def test_import_with_a_known_name_and_a_candidate_mobile_answers_by_the_name_alone(app, make_user):
+    add_lead(app, "紫阳甲公司", code="610924", mobile="13800000004")
+    staff = make_user("county_staff", "610902")
+    hit = do_import(app, staff, csv_bytes("紫阳甲公司,,,,,,,13800000004,,"))
+    miss = do_import(app, staff, csv_bytes("紫阳甲公司,,,,,,,13900000009,,"))
+    assert results(app, hit)[2] == results(app, miss)[2]
+    assert '"key": "name"' in results(app, hit)[2][1]
+
+
+def test_import_past_the_probe_limit_no_longer_names_the_county(app, make_user):
+    app.config["DUPLICATE_PROBE_LIMIT"] = 1
+    add_lead(app, "紫阳甲公司", code="610924", mobile="13800000004")
+    add_lead(app, "紫阳乙公司", code="610924", mobile="13800000005")
+    staff = make_user("county_staff", "610902")
+    batch_id = do_import(app, staff, csv_bytes("汉滨一,,,,,,,13800000004,,", "汉滨二,,,,,,,13800000005,,"))
+    reasons = [reason for _outcome, reason in results(app, batch_id).values()]
+    assert reasons[0].startswith("duplicate_masked:") and reasons[1] == "duplicate_masked_limited"

@@ -1,6 +1,8 @@
 """Sign-in, lockout, safe redirects, logout that really ends the session, password change, CSRF."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.conftest import login
@@ -135,3 +137,46 @@ def test_session_cookie_flags(client, make_user):
     response = login(client, user)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+STRANGER = {"REMOTE_ADDR": "203.0.113.9"}
+
+
+def test_bad_passwords_from_a_stranger_address_do_not_lock_the_owner_out(app, client, make_user):
+    user = make_user("admin", None)
+    stranger = app.test_client()
+    for _ in range(8):
+        stranger.post("/login", data={"username": user.username, "password": "wrong-password"},
+                      environ_base=STRANGER)
+    refused = stranger.post("/login", data={"username": user.username, "password": user.password},
+                            environ_base=STRANGER)
+    assert "锁定" in refused.get_data(as_text=True)
+    assert login(client, user).status_code == 302  # the owner, from their own address, still signs in
+
+
+def test_lock_message_is_the_same_for_a_username_that_does_not_exist(app, make_user):
+    user = make_user("county_staff")
+    answers = []
+    for name in (user.username, "no-such-user"):
+        c = app.test_client()
+        for _ in range(5):
+            c.post("/login", data={"username": name, "password": "wrong-password"})
+        page = c.post("/login", data={"username": name, "password": "wrong-password"}).get_data(as_text=True)
+        answers.append([line for line in page.splitlines() if "alert" in line or "锁定" in line or "错误" in line])
+    assert answers[0] == answers[1]
+    assert any("锁定" in line for line in answers[0])
+
+
+def test_admin_password_reset_lifts_a_lock(app, client, make_user, login_as):
+    user = make_user("county_staff")
+    for _ in range(5):
+        login(client, user, "wrong-password")
+    assert "锁定" in login(client, user).get_data(as_text=True)
+    from crm.extensions import db
+    from crm.models import User
+    from crm.services.users import reset_password
+
+    admin = make_user("admin", None)
+    with app.app_context():
+        reset_password(db.session.get(User, admin.id), user.id, "Fresh-pass-2026", now=datetime.now(UTC))
+    assert login(client, user, "Fresh-pass-2026").status_code == 302

@@ -58,7 +58,7 @@ def test_annual_page_charts_visits_by_leader_level_and_projects_by_industry(app,
         project.industry_id = db.session.scalars(select(Industry.id).where(Industry.code == "tcm_herbs")).one()
         db.session.commit()
     page = admin.get("/reports/annual?year=2019").get_data(as_text=True)
-    data = json.loads(re.search(r"const data = (\{.*?\});", page).group(1))
+    data = json.loads(re.search(r'<script type="application/json" id="annual-charts">(.*?)</script>', page, re.S).group(1))
     assert data["levels"][0] == {"name": "市级领导带队", "leads": 1, "visits": 1}
     assert [lv["leads"] for lv in data["levels"][1:]] == [0, 0, 0]
     assert data["industries"] == [{"name": "生物医药", "count": 1, "investment": 1191000.0}]

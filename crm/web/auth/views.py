@@ -18,7 +18,8 @@ bp = Blueprint("auth", __name__)
 
 AUTH_MESSAGES = {
     "bad_credentials": _l("Wrong username or password."),
-    "locked": _l("Too many failed attempts: this account is locked for a while. Try again later or ask an administrator."),
+    "locked": _l("Too many failed attempts for this username from your address: signing in with it from here is locked "
+                  "for a while. Try again later, or ask an administrator to reset the password."),
     "throttled": _l("Too many failed attempts from your network. Please wait a few minutes."),
     "inactive": _l("This account has been deactivated."),
 }

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from crm.extensions import db
 from crm.models import Lead
 from crm.services import followups
+from crm.services import leads as lead_service
 from crm.services.errors import Conflict, InvalidInput, PermissionDenied
 from crm.services.permissions import can
 from crm.web.followups import labels
@@ -80,8 +81,8 @@ def _fill_choices(form: FollowupForm) -> None:
     leads = followups.lead_choices(current_user)
     chosen = form.lead_id.data or request.args.get("lead_id", type=int)
     if chosen and all(lead.id != chosen for lead in leads):
-        extra = db.session.get(Lead, chosen)
-        if extra is not None and extra.deleted_at is None:
+        extra = lead_service.pickable_lead(current_user, chosen)
+        if extra is not None:
             leads.insert(0, extra)
     form.lead_id.choices = choices([(0, _("— choose a lead —"))] + [(lead.id, lead.name) for lead in leads])
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import Lead
 from crm.services import followups, interactions, leads, trips
-from crm.services.duplicates import DuplicateLead
+from crm.services.duplicates import DuplicateLead, ProbeLimited
 from crm.services.errors import InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
@@ -104,12 +104,14 @@ def create(lead_id: int | None = None):
         except DuplicateLead as dup:
             flash(dup.message, "warning")
             duplicate = dup
+        except ProbeLimited as limited:
+            flash(limited.message, "danger")
         except InvalidInput as error:
             _map_errors(form, error, bool(new_lead))
         else:
             flash(_("Visit logged."), "success")
             return redirect(url_for("leads.detail", lead_id=interaction.lead_id))
-    chosen = fixed or (db.session.get(Lead, form.lead_id.data) if form.lead_id.data else None)
+    chosen = fixed or leads.pickable_lead(current_user, form.lead_id.data)
     return render_template("interactions/form.html", form=form, fixed=fixed, chosen=chosen, duplicate=duplicate)
 
 

@@ -7,11 +7,10 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm.extensions import db
 from crm.models import Lead
 from crm.services import conflicts, interactions, lead_lifecycle, leads
 from crm.services.counties import all_counties
-from crm.services.duplicates import DuplicateLead
+from crm.services.duplicates import DuplicateLead, ProbeLimited
 from crm.services.errors import Conflict, InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
@@ -116,7 +115,7 @@ def _fill_choices(form: LeadForm, lead: Lead | None) -> None:
     county_id = form.owner_county_id.data or (lead.owner_county_id if lead else current_user.county_id)
     form.owner_id.choices = choices([(0, "—")] + [(u.id, u.display_name)
                                                   for u in leads.owner_choices(current_user, county_id)])
-    referrer = db.session.get(Lead, form.referrer_id.data) if form.referrer_id.data else None
+    referrer = leads.pickable_lead(current_user, form.referrer_id.data)
     form.referrer_id.choices = choices([(0, "—")] + ([(referrer.id, referrer.name)] if referrer else []))
 
 
@@ -155,6 +154,9 @@ def _save(form: LeadForm, lead: Lead | None):
     except DuplicateLead as dup:
         flash(dup.message, "warning")
         return None, dup
+    except ProbeLimited as limited:
+        flash(limited.message, "danger")
+        return None, None
     except InvalidInput as error:
         _apply_errors(form, error, data)
         return None, None
