@@ -51,6 +51,8 @@ DEFAULTS: dict = {
     "ARGON2_MEMORY_COST": 19 * 1024,
     "ARGON2_PARALLELISM": 1,
     "PASSWORD_MIN_LENGTH": 8,
+    # How long the owning county (or city staff) may restore a lead it deleted; administrators always may.
+    "LEAD_RESTORE_DAYS": 30,
     "SEARCH_INDEX_PATH": None,  # default: instance/search-index
     "SCHEDULER_ENABLED": False,  # `flask crm serve` and `flask crm scheduler` turn it on
     "MAIL_SERVER": None,

@@ -160,8 +160,11 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "followups.handoff": CITY,
     "followups.give_back": frozenset({'admin', 'county_staff'}),
     "leads.delete": OWN_COUNTY,  # the API deleted the lead first: declared by design
-    "leads.restore": ADMIN,
-    "leads.deleted": ADMIN,
+    # the lead's county or the city may restore (within LEAD_RESTORE_DAYS); staff see what they may restore
+    "leads.restore": OWN_COUNTY,
+    "leads.deleted": STAFF,
+    "api_leads.lead_deleted_list": STAFF,
+    "api_leads.lead_restore": OWN_COUNTY,  # the first allowed one restores it; the others find it live (404)
     "notifications.read": ADMIN,  # the world's notification is the admin's: its owner only
     "notifications.read_all": SIGNED_IN,
     "outreach.mark": OWN_COUNTY,

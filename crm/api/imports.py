@@ -25,6 +25,31 @@ class RowResultSchema(Schema):
     lead_id = fields.Integer(allow_none=True)
 
 
+class RevertedLeadSchema(Schema):
+    lead_id = fields.Integer()
+    name = fields.String()
+    action = fields.String(metadata={"description": "deleted (created by the batch) | restored (old values back)"})
+
+
+class KeptLeadSchema(Schema):
+    lead_id = fields.Integer()
+    name = fields.String()
+    was = fields.String(metadata={"description": "created | updated (by the batch)"})
+    reason = fields.String(metadata={"description": "transferred | edited | merged | deleted | interactions | "
+                                                    "followups | projects | outreach | events | conflicts | "
+                                                    "referenced | other"})
+    message = fields.String(metadata={"description": "the reason, translated"})
+
+
+class RevertSchema(Schema):
+    deleted = fields.Integer()
+    restored = fields.Integer()
+    kept = fields.Integer()
+    reverted_leads = fields.List(fields.Nested(RevertedLeadSchema), metadata={"description": "the first 500 "
+                                                                                            "of each action"})
+    kept_leads = fields.List(fields.Nested(KeptLeadSchema))
+
+
 class BatchSchema(Schema):
     id = fields.Integer()
     filename = fields.String()
@@ -45,6 +70,8 @@ class BatchSchema(Schema):
     finished_at = fields.DateTime(allow_none=True)
     reverted_at = fields.DateTime(allow_none=True)
     results = fields.List(fields.Nested(RowResultSchema))
+    revert = fields.Nested(RevertSchema, allow_none=True, metadata={
+        "description": "after a revert: what it reverted and what it kept, with the reason per lead"})
 
 
 class ExportArgs(Schema):
@@ -70,7 +97,8 @@ def _batch(batch_id: int) -> dict:
     results = [{"row_number": r.row_number, "outcome": r.outcome, "reason": r.reason,
                 "message": imports.reason_text(r.reason), "lead_id": r.lead_id}
                for r in imports.row_results(user, batch_id, limit=RESULT_LIMIT, audited=True)]
-    values = {key: getattr(batch, key) for key in BatchSchema().fields if key != "results"}
+    values = {key: getattr(batch, key) for key in BatchSchema().fields if key not in ("results", "revert")}
+    values["revert"] = imports.revert_result(batch)
     if batch.status == "running":
         values["error"] = None  # while running it names the worker process, nothing for clients
     return {**values, "results": results}
@@ -104,7 +132,8 @@ def import_detail(batch_id: int):
 @bp.route("/imports/<int:batch_id>", methods=["DELETE"])
 @bp.response(200, BatchSchema)
 def import_revert(batch_id: int):
-    """Revert the batch: leads it created are deleted, leads it updated restored."""
+    """Revert the batch: leads it created are deleted, leads it updated restored, except those someone has changed
+    or used since (handed to another county, edited, with visits, follow-ups or projects): `revert` lists both."""
     imports.revert_import(actor(), batch_id, now=_now())
     return _batch(batch_id)
 

@@ -11,8 +11,9 @@ from crm.api.auth import actor
 from crm.api.schemas import PageArgs, page_schema
 from crm.extensions import db
 from crm.models import Lead
-from crm.services import leads
+from crm.services import lead_lifecycle, leads
 from crm.services.industries import all_industries
+from crm.services.permissions import require
 
 bp = Blueprint("api_leads", __name__, url_prefix="/api/v1", description="Leads, contacts and industries")
 
@@ -73,6 +74,17 @@ class LeadQuery(PageArgs):
     sort = fields.String(load_default="updated", validate=validate.OneOf(list(leads.SORTS)))
 
 
+class DeletedLeadSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    owner_county_id = fields.Integer()
+    deleted_at = fields.DateTime()
+    deleted_by_id = fields.Integer(allow_none=True)
+    restorable_until = fields.DateTime(metadata={"description": "the county's restore period ends (administrators "
+                                                                "may restore later)"})
+    merged_into_id = fields.Integer(allow_none=True, metadata={"description": "merged away: not restorable"})
+
+
 class IndustrySchema(Schema):
     id = fields.Integer()
     code = fields.String()
@@ -129,6 +141,30 @@ def lead_update(data, lead_id: int):
 @bp.response(204)
 def lead_delete(lead_id: int):
     leads.delete_lead(actor(), lead_id, now=_now())
+
+
+@bp.route("/leads/deleted")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, page_schema(DeletedLeadSchema, "DeletedLeadPage"))
+def lead_deleted_list(args):
+    """Recently deleted leads the caller may restore (a county: its own, within the restore period)."""
+    me = actor()
+    require(me, "lead.view_deleted")
+    result = db.paginate(lead_lifecycle.recently_deleted_query(me, now=_now()), page=args["page"],
+                         per_page=args["per_page"], error_out=False)
+    items = [{"id": x.id, "name": x.name, "owner_county_id": x.owner_county_id, "deleted_at": x.deleted_at,
+              "deleted_by_id": x.deleted_by_id, "restorable_until": lead_lifecycle.restorable_until(x),
+              "merged_into_id": x.merged_into_id} for x in result.items]
+    return {"items": items, "total": result.total, "page": result.page, "per_page": result.per_page}
+
+
+@bp.route("/leads/<int:lead_id>/restore", methods=["POST"])
+@bp.response(200, LeadSchema)
+def lead_restore(lead_id: int):
+    """Undo a delete: the owning county or the city within the restore period, administrators any time; the
+    follow-ups the delete cancelled are reopened. 409 past the period or when another lead now has its USCC."""
+    lead = leads.restore_lead(actor(), lead_id, now=_now())
+    return leads.lead_values(actor(), lead)
 
 
 @bp.route("/leads/<int:lead_id>/reveal", methods=["POST"])

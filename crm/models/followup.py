@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -57,6 +57,8 @@ class Followup(TimestampMixin, VersionedMixin, db.Model):
     source_interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), nullable=True)
     result_interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"), nullable=True)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), nullable=True)
+    # Cancelled because its lead was deleted: restoring the lead reopens it (crm.services.lead_lifecycle).
+    is_closed_with_lead: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     assigned_by: Mapped[User | None] = relationship(foreign_keys=[assigned_by_id])

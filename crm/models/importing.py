@@ -32,6 +32,8 @@ class ImportBatch(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     reverted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # What the revert did: counts, the leads it reverted (the first ones) and those it kept, each with its reason.
+    revert_summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ImportRowResult(db.Model):

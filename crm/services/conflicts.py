@@ -25,6 +25,7 @@ from crm.models import (
 )
 from crm.services import audit, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
+from crm.services.lead_lifecycle import live_lead
 from crm.services.leads import leads_changed, snapshot
 from crm.services.permissions import require
 from crm.services.validation import Errors, clean_choice, clean_text
@@ -36,7 +37,9 @@ FILLABLE = ("uscc", "industry_id", "origin_region", "home_county_id", "owner_id"
 
 
 def open_conflicts():
-    return (select(ClaimConflict).where(ClaimConflict.status == ConflictStatus.OPEN.value)
+    """Open conflicts between two live leads: one whose lead was deleted waits, out of sight, for its restore."""
+    return (select(ClaimConflict).where(ClaimConflict.status == ConflictStatus.OPEN.value,
+                                        live_lead(ClaimConflict.lead_id), live_lead(ClaimConflict.claimant_lead_id))
             .order_by(ClaimConflict.created_at, ClaimConflict.id))
 
 
@@ -51,7 +54,8 @@ def conflicts_for_lead(lead_id: int) -> list[ClaimConflict]:
 
 def get_conflict(conflict_id: int) -> ClaimConflict:
     conflict = db.session.get(ClaimConflict, conflict_id)
-    if conflict is None:
+    if conflict is None or any(lead is not None and lead.deleted_at is not None and lead.merged_into_id is None
+                               for lead in (conflict.lead, conflict.claimant_lead)):
         raise NotFound("conflict")
     return conflict
 
@@ -101,10 +105,11 @@ def merge_leads(actor: User, keep_id: int, drop_id: int, *, now: datetime) -> Le
     keep, drop = db.session.get(Lead, keep_id), db.session.get(Lead, drop_id)
     if keep is None or drop is None or keep.deleted_at is not None or drop.deleted_at is not None:
         raise NotFound("lead")
-    _merge(actor, keep, drop, now=now)
-    for conflict in db.session.scalars(open_conflicts().where(
+    between = list(db.session.scalars(open_conflicts().where(  # before the merge deletes drop: see open_conflicts
             ((ClaimConflict.lead_id == keep.id) & (ClaimConflict.claimant_lead_id == drop.id))
-            | ((ClaimConflict.lead_id == drop.id) & (ClaimConflict.claimant_lead_id == keep.id)))):
+            | ((ClaimConflict.lead_id == drop.id) & (ClaimConflict.claimant_lead_id == keep.id)))))
+    _merge(actor, keep, drop, now=now)
+    for conflict in between:
         conflict.status, conflict.decided_by_id, conflict.decided_at = ConflictStatus.MERGED.value, actor.id, now
     db.session.commit()
     leads_changed([keep.id, drop.id])

@@ -25,6 +25,7 @@ from crm.models import (
 )
 from crm.services import audit, notifications, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
+from crm.services.lead_lifecycle import live_lead
 from crm.services.permissions import can, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_text
 
@@ -577,7 +578,8 @@ def my_followups(actor: User, now: datetime) -> dict[str, list[Followup]]:
                  Followup.assignee_id.is_(None))]
     if actor.role == Role.COUNTY_STAFF and actor.county_id is not None:
         mine.append(and_(Followup.assignee_id.is_(None), Followup.county_id == actor.county_id))
-    stmt = (select(Followup).where(Followup.status == FollowupStatus.OPEN.value, or_(*mine))
+    stmt = (select(Followup).where(Followup.status == FollowupStatus.OPEN.value, live_lead(Followup.lead_id),
+                                   or_(*mine))
             .order_by(Followup.due_at, Followup.id))
     return bucketed(db.session.scalars(stmt), now)
 
@@ -596,9 +598,11 @@ def followups_query(actor: User, *, assignee_id=None, county_id=None, status=Non
     if due_before is not None:
         stmt = stmt.where(Followup.due_at < due_before)
     if overdue is True:
-        stmt = stmt.where(Followup.status == FollowupStatus.OPEN.value, Followup.due_at < now)
+        stmt = stmt.where(Followup.status == FollowupStatus.OPEN.value, Followup.due_at < now,
+                          live_lead(Followup.lead_id))
     elif overdue is False:
-        stmt = stmt.where(or_(Followup.status != FollowupStatus.OPEN.value, Followup.due_at >= now))
+        stmt = stmt.where(or_(Followup.status != FollowupStatus.OPEN.value, Followup.due_at >= now,
+                              ~live_lead(Followup.lead_id)))
     return stmt
 
 
@@ -606,7 +610,7 @@ def county_board(actor: User, county_id: int, now: datetime) -> dict:
     """A county's open follow-ups: hand-offs waiting, the unassigned inbox, and each person's list."""
     require(actor, "followup.board", county_id)
     items = list(db.session.scalars(select(Followup).where(
-        Followup.county_id == county_id, Followup.status == FollowupStatus.OPEN.value)
+        Followup.county_id == county_id, Followup.status == FollowupStatus.OPEN.value, live_lead(Followup.lead_id))
         .order_by(Followup.due_at, Followup.id)))
     people: dict[int, list[Followup]] = {}
     for fu in items:
@@ -625,7 +629,8 @@ def county_board(actor: User, county_id: int, now: datetime) -> dict:
 def city_overview(actor: User, now: datetime) -> list[dict]:
     """Per county: open, overdue, done, and the share completed on time (None before anything is done)."""
     require(actor, "followup.overview")
-    is_open = Followup.status == FollowupStatus.OPEN.value
+    # A follow-up left open on a deleted lead (none should be: deleting cancels them) counts nowhere.
+    is_open = and_(Followup.status == FollowupStatus.OPEN.value, live_lead(Followup.lead_id))
     is_done = Followup.status == FollowupStatus.DONE.value
     rows = db.session.execute(select(
         Followup.county_id,

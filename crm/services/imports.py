@@ -699,64 +699,33 @@ def _clean_contact(row: list[str], mapping: dict[str, int], lead_name: str) -> d
 
 # --- revert --------------------------------------------------------------------------------------------------
 
-def _referenced(ids: list[int]) -> set[int]:
-    """Leads among ids that another row points at (visits, follow-ups, projects, other leads …): those are
-    soft-deleted on revert so nothing loses its lead. Contacts, tags and this batch's open conflicts do not count."""
-    found: set[int] = set()
-    own = {("contacts", "lead_id"), ("lead_tags", "lead_id")}
-    for table in db.metadata.sorted_tables:
-        for fk in table.foreign_keys:
-            if fk.column.table.name != "leads" or (table.name, fk.parent.name) in own:
-                continue
-            column = fk.parent
-            for start in range(0, len(ids), 900):
-                part = ids[start:start + 900]
-                stmt = select(column).where(column.in_(part)).distinct()
-                if table.name == "leads":
-                    stmt = stmt.where(table.c.id.not_in(part))
-                found.update(db.session.scalars(stmt))
-    return found
-
-
 def revert_import(actor: User, batch_id: int, *, now: datetime) -> ImportBatch:
-    """Undo a batch: leads it updated get their values back (its added contacts and tags removed), leads it
-    created are deleted (hard when nothing else refers to them yet, else soft), its open conflicts closed."""
+    """Undo what is still the batch's: leads it updated get their values back (its added contacts and tags
+    removed), leads it created are deleted, its open conflicts closed. A lead someone has since made theirs is
+    kept, with its reason (crm.services.import_revert); batch.revert_summary says what was done and kept."""
+    from crm.services import import_revert
+
     batch = get_batch(actor, batch_id)
     require(actor, "import.revert", batch)
     if batch.status not in REVERTIBLE:
         raise Conflict(_("Only a finished or failed import can be reverted."))
-    updated = _restore_updated(batch)
-    created = list(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch.id)))
     # Its open conflicts, by a subquery on the batch (an id list of every created lead in each of 100 chunk
     # statements made a 100,000-lead revert quadratic).
     db.session.execute(delete(ClaimConflict).where(
         ClaimConflict.claimant_lead_id.in_(select(Lead.id).where(Lead.import_batch_id == batch.id)
                                            .scalar_subquery()),
         ClaimConflict.status == ConflictStatus.OPEN.value).execution_options(synchronize_session=False))
-    kept = _referenced(created)
-    edited = set(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch.id,
-                                                          Lead.updated_at > Lead.created_at)))
-    soft = sorted(kept | edited)
-    hard = [i for i in created if i not in kept and i not in edited]
-    quick = {"synchronize_session": False}  # nothing of these rows is loaded in the session
-    if not soft:  # the usual case: every lead of the batch goes, in three statements
-        of_batch = select(Lead.id).where(Lead.import_batch_id == batch.id).scalar_subquery()
-        db.session.execute(delete(Contact).where(Contact.lead_id.in_(of_batch)).execution_options(**quick))
-        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(of_batch)).execution_options(**quick))
-        db.session.execute(delete(Lead).where(Lead.import_batch_id == batch.id).execution_options(**quick))
-    for start in range(0, len(hard) if soft else 0, 900):
-        part = hard[start:start + 900]
-        db.session.execute(delete(Contact).where(Contact.lead_id.in_(part)).execution_options(**quick))
-        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(part)).execution_options(**quick))
-        db.session.execute(delete(Lead).where(Lead.id.in_(part)).execution_options(**quick))
-    for start in range(0, len(soft), 900):
-        db.session.execute(update(Lead).where(Lead.id.in_(soft[start:start + 900]), Lead.deleted_at.is_(None))
-                           .values(deleted_at=now, deleted_by_id=actor.id))
+    kept_updated, restored = _restore_updated(batch, now=now)
+    created = list(db.session.scalars(select(Lead.id).where(Lead.import_batch_id == batch.id).order_by(Lead.id)))
+    kept_created = import_revert.kept_created(batch, created)
+    hard = [i for i in created if i not in kept_created]
+    summary = import_revert.summary(hard, restored, kept_created, kept_updated)
+    _delete_created(batch, hard, everything=not kept_created)
     batch.status, batch.reverted_at, batch.reverted_by_id = "reverted", now, actor.id
-    audit.record(actor, "revert", "import_batch", batch.id, summary=batch.filename,
-                 after={"deleted": len(hard), "soft_deleted": len(soft), "restored": len(updated)})
+    batch.revert_summary = summary
+    audit.record(actor, "revert", "import_batch", batch.id, summary=batch.filename, after=summary)
     db.session.commit()
-    leads_changed(sorted(set(updated) | set(soft)))
+    leads_changed(restored)
     if indexing is not None:
         indexing.leads_removed(hard)
     else:
@@ -764,14 +733,38 @@ def revert_import(actor: User, batch_id: int, *, now: datetime) -> ImportBatch:
     return batch
 
 
-def _restore_updated(batch: ImportBatch) -> list[int]:
-    results = db.session.scalars(select(ImportRowResult).where(
+def _delete_created(batch: ImportBatch, hard: list[int], *, everything: bool) -> None:
+    quick = {"synchronize_session": False}  # nothing of these rows is loaded in the session
+    if everything:  # the usual case: every lead of the batch goes, in three statements
+        of_batch = select(Lead.id).where(Lead.import_batch_id == batch.id).scalar_subquery()
+        db.session.execute(delete(Contact).where(Contact.lead_id.in_(of_batch)).execution_options(**quick))
+        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(of_batch)).execution_options(**quick))
+        db.session.execute(delete(Lead).where(Lead.import_batch_id == batch.id).execution_options(**quick))
+        return
+    for start in range(0, len(hard), 900):
+        part = hard[start:start + 900]
+        db.session.execute(delete(Contact).where(Contact.lead_id.in_(part)).execution_options(**quick))
+        db.session.execute(delete(LeadTag).where(LeadTag.lead_id.in_(part)).execution_options(**quick))
+        db.session.execute(delete(Lead).where(Lead.id.in_(part)).execution_options(**quick))
+
+
+def _restore_updated(batch: ImportBatch, *, now: datetime) -> tuple[dict[int, str], list[int]]:
+    """Give the leads the batch updated their old values back, newest row first; one changed since (by anyone:
+    an edit, a transfer, a merge, a later import) keeps what it has. Returns ({kept id: reason}, restored ids)."""
+    from crm.services import import_revert
+
+    results = list(db.session.scalars(select(ImportRowResult).where(
         ImportRowResult.batch_id == batch.id, ImportRowResult.outcome == "updated",
-        ImportRowResult.before.is_not(None)).order_by(ImportRowResult.row_number.desc()))
-    restored = []
+        ImportRowResult.before.is_not(None)).order_by(ImportRowResult.row_number.desc())))
+    kept = import_revert.edits_since(select(ImportRowResult.lead_id).where(
+        ImportRowResult.batch_id == batch.id, ImportRowResult.outcome == "updated").scalar_subquery(), batch)
+    restored: list[int] = []
     for result in results:
         lead = db.session.get(Lead, result.lead_id) if result.lead_id else None
-        if lead is None:
+        if lead is None or lead.id in kept:
+            continue
+        if lead.deleted_at is not None:
+            kept[lead.id] = "deleted"
             continue
         versions.bump(lead, "lead")  # an edit form opened before the revert must not put the import back
         before = result.before or {}
@@ -782,11 +775,19 @@ def _restore_updated(batch: ImportBatch) -> list[int]:
                                                      Contact.lead_id == lead.id))
         if before.get("tag_ids"):
             db.session.execute(delete(LeadTag).where(LeadTag.id.in_(before["tag_ids"]), LeadTag.lead_id == lead.id))
-        lead.updated_at = datetime.now(UTC)
-        restored.append(lead.id)
+        lead.updated_at = now
+        if lead.id not in restored:
+            restored.append(lead.id)
     db.session.flush()
     db.session.expire_all()
-    return restored
+    return kept, restored
+
+
+def revert_result(batch: ImportBatch) -> dict | None:
+    """What the revert did, each kept lead's reason in words (for the batch page and the API)."""
+    from crm.services import import_revert
+
+    return import_revert.result(batch)
 
 
 def rejected_rows(actor: User, batch_id: int, *, outcome: str | None = "rejected") -> tuple[list[str], list[list]]:

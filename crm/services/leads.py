@@ -24,7 +24,7 @@ from crm.models import (
 )
 from crm.services import audit, identity, industries, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
-from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
+from crm.services.permissions import can, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_email, clean_text
 
 try:  # the search index is written by another feature; leads work without it
@@ -73,8 +73,15 @@ def _delete(actor: User, lead) -> bool:
 
 
 @rule("lead.restore")
-def _restore(actor: User, _lead) -> bool:
-    return is_admin(actor)
+def _restore(actor: User, lead) -> bool:
+    """Whoever may edit the lead may undo its delete: its county, the city (the time limit is the service's)."""
+    return _edit(actor, lead)
+
+
+@rule("lead.view_deleted")
+def _view_deleted(actor: User, _obj) -> bool:
+    """The recently-deleted list: staff, each seeing what they may restore."""
+    return actor.role in STAFF
 
 
 @rule("lead.merge")
@@ -448,26 +455,39 @@ def update_lead(actor: User, lead_id: int, data: dict, *, now: datetime, force: 
 
 
 def delete_lead(actor: User, lead_id: int, *, now: datetime) -> Lead:
+    """Soft-delete: its open follow-ups are cancelled with a note, its outreach items and conflicts drop out of
+    the lists, its projects stay; the county may restore it for LEAD_RESTORE_DAYS (crm.services.lead_lifecycle)."""
+    from crm.services import lead_lifecycle
+
     lead = get_lead(actor, lead_id)
     require(actor, "lead.delete", lead)
     versions.bump(lead, "lead")
     lead.deleted_at, lead.deleted_by_id = now, actor.id
-    audit.record(actor, "delete", "lead", lead.id, summary=lead.name)
+    dependants = lead_lifecycle.close_dependants(actor, lead, now=now)
+    audit.record(actor, "delete", "lead", lead.id, summary=lead.name,
+                 after={**dependants, "restorable_until": lead_lifecycle.restorable_until(lead)})
     db.session.commit()
     leads_changed([lead.id])
     return lead
 
 
 def restore_lead(actor: User, lead_id: int, *, now: datetime) -> Lead:
-    require(actor, "lead.restore")
+    """Undo a delete within the window (administrators: any time); reopens what the delete cancelled."""
+    from crm.services import lead_lifecycle
+
     lead = db.session.get(Lead, lead_id)
     if lead is None or lead.deleted_at is None:
         raise NotFound("lead")
+    require(actor, "lead.restore", lead)
     if lead.merged_into_id is not None:
         raise Conflict(str(_l("A merged lead cannot be restored; its history is on the lead it was merged into.")))
+    lead_lifecycle.check_restorable(actor, lead, now=now)
+    deleted_at = lead.deleted_at
     versions.bump(lead, "lead")
     lead.deleted_at, lead.deleted_by_id, lead.updated_at = None, None, now
-    audit.record(actor, "restore", "lead", lead.id, summary=lead.name)
+    reopened = lead_lifecycle.reopen_dependants(actor, lead, now=now)
+    audit.record(actor, "restore", "lead", lead.id, summary=lead.name,
+                 after={"deleted_at": deleted_at, "followups_reopened": reopened})
     db.session.commit()
     leads_changed([lead.id])
     return lead

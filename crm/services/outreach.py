@@ -33,6 +33,7 @@ from crm.models import (
 )
 from crm.services import audit, followups, industries, notifications
 from crm.services.errors import Conflict, InvalidInput, NotFound
+from crm.services.lead_lifecycle import live_lead
 from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
 from crm.services.validation import Errors, clean_choice, clean_text
 
@@ -358,7 +359,8 @@ def plan_reminders(campaign: Campaign, *, now: datetime) -> int:
     lists: dict[int, list[OutreachItem]] = {}
     people: dict[int, User] = {}
     rows = db.session.scalars(select(OutreachItem).where(OutreachItem.campaign_id == campaign.id,
-                                                         OutreachItem.status == ItemStatus.PENDING.value))
+                                                         OutreachItem.status == ItemStatus.PENDING.value,
+                                                         live_lead(OutreachItem.lead_id)))
     for item in rows:
         recipients = [item.assignee] if item.assignee_id else _inbox_staff(item.county_id) if item.county_id else []
         for user in recipients:
@@ -389,9 +391,10 @@ def _mine(actor: User):
 
 def items_query(actor: User, campaign_id: int, *, mine: bool = False, county_id=None, assignee_id=None,
                 status=None):
-    """Items of a campaign visible to the actor (county staff: their county's and their own)."""
+    """Items of a campaign visible to the actor (county staff: their county's and their own); a deleted lead's
+    items are left out until it is restored."""
     stmt = select(OutreachItem).join(Lead, Lead.id == OutreachItem.lead_id).where(
-        OutreachItem.campaign_id == campaign_id)
+        OutreachItem.campaign_id == campaign_id, Lead.deleted_at.is_(None))
     if mine:
         stmt = stmt.where(_mine(actor))
     elif not (is_city_level(actor) or actor.role == Role.VIEWER):
@@ -409,7 +412,7 @@ def items_query(actor: User, campaign_id: int, *, mine: bool = False, county_id=
 def my_counts(actor: User, campaign_id: int) -> dict:
     """How many items of a campaign are the actor's (incl. their county inbox) and how many are still pending."""
     rows = db.session.scalars(select(OutreachItem.status).where(OutreachItem.campaign_id == campaign_id,
-                                                                _mine(actor))).all()
+                                                                _mine(actor), live_lead(OutreachItem.lead_id))).all()
     return _tally(rows)
 
 
@@ -420,7 +423,7 @@ def item_card(actor: User, item_id: int) -> dict:
 
 def get_item(actor: User, item_id: int) -> OutreachItem:
     item = db.session.get(OutreachItem, item_id)
-    if item is None or not can(actor, "outreach.view", item):
+    if item is None or item.lead.deleted_at is not None or not can(actor, "outreach.view", item):
         raise NotFound("outreach item")
     return item
 
@@ -498,7 +501,8 @@ def pending_items_for(user: User, now: datetime) -> list[OutreachItem]:
     """For the morning digest: the user's items (and county inbox) still pending on or after the holiday."""
     today = today_in_ankang(now)
     stmt = (select(OutreachItem).join(Campaign).where(
-        _mine(user), OutreachItem.status == ItemStatus.PENDING.value, Campaign.holiday_date <= today,
+        _mine(user), OutreachItem.status == ItemStatus.PENDING.value, live_lead(OutreachItem.lead_id),
+        Campaign.holiday_date <= today,
         Campaign.holiday_date >= today - timedelta(days=OVERDUE_WINDOW_DAYS))
         .order_by(Campaign.holiday_date, OutreachItem.id))
     return list(db.session.scalars(stmt))
@@ -536,7 +540,7 @@ def progress(actor: User, campaign_id: int, *, county_id: int | None = None) -> 
     require(actor, "outreach.progress", county_id)
     campaign = get_campaign(actor, campaign_id)
     stmt = select(OutreachItem.county_id, OutreachItem.assignee_id, OutreachItem.status).where(
-        OutreachItem.campaign_id == campaign.id)
+        OutreachItem.campaign_id == campaign.id, live_lead(OutreachItem.lead_id))
     if county_id:
         stmt = stmt.where(OutreachItem.county_id == county_id)
     rows = db.session.execute(stmt).all()

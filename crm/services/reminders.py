@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from crm.extensions import db
-from crm.models import ClaimConflict, ConflictStatus, Followup, FollowupStatus, Lead, Role, User
+from crm.models import Followup, FollowupStatus, Lead, Role, User
 from crm.services import notifications
 from crm.services.followups import TZ, _county_staff, _link, my_followups
+from crm.services.lead_lifecycle import live_lead
 from crm.services.permissions import is_city_level
 
 
 def _open_followups():
-    return select(Followup).where(Followup.status == FollowupStatus.OPEN.value)
+    return select(Followup).where(Followup.status == FollowupStatus.OPEN.value, live_lead(Followup.lead_id))
 
 
 def _responsible(fu: Followup) -> list[User]:
@@ -74,12 +75,13 @@ def digest_for(user: User, now: datetime) -> dict:
     """What the morning digest tells a user: due today, overdue, new assignments, open claim conflicts."""
     buckets = my_followups(user, now)
     new = list(db.session.scalars(select(Followup).where(
-        Followup.assignee_id == user.id, Followup.status == FollowupStatus.OPEN.value,
+        Followup.assignee_id == user.id, Followup.status == FollowupStatus.OPEN.value, live_lead(Followup.lead_id),
         Followup.created_at >= now - timedelta(hours=24), Followup.assigned_by_id != user.id)))
     conflicts = 0
     if is_city_level(user):
-        conflicts = db.session.scalar(select(func.count(ClaimConflict.id)).where(
-            ClaimConflict.status == ConflictStatus.OPEN.value)) or 0
+        from crm.services.conflicts import open_count  # the same conflicts the city's list shows
+
+        conflicts = open_count()
     from crm.services.outreach import pending_items_for  # outreach builds on follow-ups, not the reverse
 
     return {"today": buckets["today"], "overdue": buckets["overdue"], "new": new, "conflicts": conflicts,

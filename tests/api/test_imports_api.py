@@ -99,3 +99,22 @@ def test_reading_row_results_through_the_api_is_audited_once_per_user_and_batch(
             AuditEntry.action == "export", AuditEntry.object_type == "import_batch",
             AuditEntry.object_id == body["id"], AuditEntry.actor_id == client.user.id)).all()
         assert traces == ["rows.api (1)"]
+
+
+def test_delete_import_keeps_a_lead_handed_to_another_county_and_says_why(app, api_client):
+    client, city = api_client("county_staff", "610902"), api_client("city_staff", None)
+    body = post(client, "企业名称\n安康甲公司\n安康乙公司\n".encode()).json
+    with app.app_context():
+        moved = db.session.scalar(select(Lead.id).where(Lead.name == "安康甲公司"))
+    assert city.patch(f"/api/v1/leads/{moved}", json={"owner_county_id": county_id(app, "610924")}).status_code == 200
+    reverted = client.delete(f"/api/v1/imports/{body['id']}").json
+    assert reverted["status"] == "reverted"
+    revert = reverted["revert"]
+    assert (revert["deleted"], revert["restored"], revert["kept"]) == (1, 0, 1)
+    assert revert["kept_leads"] == [{"lead_id": moved, "name": "安康甲公司", "was": "created", "reason": "transferred",
+                                     "message": "导入后已移交给其他区县。"}]
+    assert [r["name"] for r in revert["reverted_leads"]] == ["安康乙公司"]
+    assert client.get(f"/api/v1/imports/{body['id']}").json["revert"] == revert
+    ziyang = county_id(app, "610924")
+    with app.app_context():
+        assert db.session.get(Lead, moved).owner_county_id == ziyang

@@ -192,3 +192,30 @@ def test_duplicate_probes_on_masked_mobiles_are_audited_and_limited(app, api_cli
         assert [p.object_id for p in probes] == [lead_id, lead_id]
     # a probe that names nothing masked (own county) is neither counted nor limited
     assert api_client("county_staff", "610902").post("/api/v1/leads", json=probe).status_code == 409
+
+
+def test_deleted_lead_is_listed_and_restored_by_its_county(app, api_client):
+    from datetime import UTC, datetime, timedelta
+
+    from crm.models import Lead
+
+    c, ziyang = api_client("county_staff", "610902"), api_client("county_staff", "610924")
+    lead = c.post("/api/v1/leads", json=LEAD).get_json()
+    followup = c.post("/api/v1/followups", json={"lead_id": lead["id"], "title": "回访", "due_at": "2027-01-01T09:00",
+                                                 "assignee_id": c.user.id}).get_json()
+    assert c.delete(f"/api/v1/leads/{lead['id']}").status_code == 204
+    assert c.get(f"/api/v1/followups/{followup['id']}").get_json()["status"] == "cancelled"
+    listed = c.get("/api/v1/leads/deleted").get_json()
+    assert [x["id"] for x in listed["items"]] == [lead["id"]] and listed["items"][0]["restorable_until"]
+    assert ziyang.get("/api/v1/leads/deleted").get_json()["total"] == 0
+    assert ziyang.post(f"/api/v1/leads/{lead['id']}/restore").status_code == 403
+    restored = c.post(f"/api/v1/leads/{lead['id']}/restore")
+    assert restored.status_code == 200 and restored.get_json()["name"] == LEAD["name"]
+    assert c.get(f"/api/v1/followups/{followup['id']}").get_json()["status"] == "open"
+    assert c.post(f"/api/v1/leads/{lead['id']}/restore").status_code == 404  # not deleted any more
+    c.delete(f"/api/v1/leads/{lead['id']}")
+    with app.app_context():
+        db.session.get(Lead, lead["id"]).deleted_at = datetime.now(UTC) - timedelta(days=31)
+        db.session.commit()
+    late = c.post(f"/api/v1/leads/{lead['id']}/restore")
+    assert late.status_code == 409 and "30" in late.get_json()["detail"]

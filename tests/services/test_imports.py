@@ -391,7 +391,7 @@ def test_create_anyway_same_county_creates_without_conflict(app, make_user):
 
 # --- revert --------------------------------------------------------------------------------------------------
 
-def test_revert_hard_deletes_unreferenced_and_soft_deletes_referenced_leads(app, make_user):
+def test_revert_deletes_untouched_leads_and_keeps_one_visited_since(app, make_user):
     staff = make_user("county_staff", "610902")
     batch_id = do_import(app, staff, csv_bytes("安康甲公司,,,,,张三,,13800000005,,", "安康乙公司,,,,,,,,,"))
     with app.app_context():
@@ -402,10 +402,12 @@ def test_revert_hard_deletes_unreferenced_and_soft_deletes_referenced_leads(app,
         imports.revert_import(user(staff.id), batch_id, now=NOW)
     with app.app_context():
         assert db.session.scalars(select(Lead.name)).all() == ["安康乙公司"]
-        assert db.session.get(Lead, visited).deleted_at is not None
+        assert db.session.get(Lead, visited).deleted_at is None  # kept as it is, not deleted
         assert db.session.scalar(select(func.count(Contact.id))) == 0
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "revert"))
-        assert entry.after == {"deleted": 1, "soft_deleted": 1, "restored": 0}
+        assert (entry.after["deleted"], entry.after["restored"], entry.after["kept"]) == (1, 0, 1)
+        assert entry.after["kept_leads"] == [{"lead_id": visited, "name": "安康乙公司", "was": "created",
+                                              "reason": "interactions"}]
         with pytest.raises(Conflict):
             imports.revert_import(user(staff.id), batch_id, now=NOW)
 

@@ -15,7 +15,8 @@ from crm.services.permissions import can
 from tests.conftest import county_id
 
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)
-COVERED_ACTIONS = {"lead.view", "lead.create", "lead.edit", "lead.delete", "lead.restore", "lead.merge",
+COVERED_ACTIONS = {"lead.view", "lead.create", "lead.edit", "lead.delete", "lead.restore", "lead.view_deleted",
+                   "lead.merge",
                    "lead.reveal_contacts", "conflict.decide", "interaction.log", "trip.create"}
 ROLES = [r.value for r in Role]
 
@@ -49,7 +50,8 @@ MATRIX = {  # action: (roles allowed on an own-county lead, roles allowed on ano
     "lead.create": ({"admin", "city_staff", "county_staff"},) * 2,
     "lead.edit": ({"admin", "city_staff", "county_staff"}, {"admin", "city_staff"}),
     "lead.delete": ({"admin", "city_staff", "county_staff"}, {"admin", "city_staff"}),
-    "lead.restore": ({"admin"}, {"admin"}),
+    "lead.restore": ({"admin", "city_staff", "county_staff"}, {"admin", "city_staff"}),  # + the time limit
+    "lead.view_deleted": ({"admin", "city_staff", "county_staff"},) * 2,
     "lead.merge": ({"admin", "city_staff"},) * 2,
     "lead.reveal_contacts": (set(ROLES), set(ROLES)),
     "conflict.decide": ({"admin", "city_staff"},) * 2,
@@ -208,8 +210,8 @@ def test_city_hands_lead_to_another_county_and_owner_is_cleared(app, make_user):
 
 # --- soft delete and restore -------------------------------------------------------------------------------
 
-def test_delete_lead_hides_it_and_admin_restores_it(app, make_user):
-    hanbin, admin = make_user("county_staff", "610902"), make_user("admin", None)
+def test_delete_lead_hides_it_and_its_county_restores_it(app, make_user):
+    hanbin, ziyang = make_user("county_staff", "610902"), make_user("county_staff", "610924")
     lead_id = _lead(app, hanbin)
     with app.test_request_context():
         leads.delete_lead(user(hanbin), lead_id, now=NOW)
@@ -218,8 +220,8 @@ def test_delete_lead_hides_it_and_admin_restores_it(app, make_user):
         assert db.session.scalars(leads.leads_query()).all() == []
         assert [x.id for x in db.session.scalars(leads.leads_query(deleted=True))] == [lead_id]
         with pytest.raises(PermissionDenied):
-            leads.restore_lead(user(hanbin), lead_id, now=NOW)
-        leads.restore_lead(user(admin), lead_id, now=NOW)
+            leads.restore_lead(user(ziyang), lead_id, now=NOW)
+        leads.restore_lead(user(hanbin), lead_id, now=NOW)
         assert leads.get_lead(user(hanbin), lead_id).deleted_at is None
 
 

@@ -149,3 +149,25 @@ def test_export_followups_csv(app, login_as):
     client = login_as("county_staff", "610902")
     response = client.get("/exports/followups.csv")
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+
+
+def test_revert_page_lists_what_was_kept_and_why(app, login_as):
+    from datetime import UTC, datetime
+
+    from crm.models import User
+    from crm.services import leads
+
+    client = login_as("county_staff", "610902")
+    location = upload(client, "企业名称\n安康甲公司\n安康乙公司\n".encode()).location
+    detail = client.post(location, data={"col_0": "name"}).location
+    with app.test_request_context():
+        kept = db.session.scalar(select(Lead).where(Lead.name == "安康甲公司"))
+        leads.update_lead(db.session.get(User, client.user.id), kept.id, {"notes": "已电话联系"},
+                          now=datetime.now(UTC))
+        kept_id = kept.id
+    page = client.post(detail + "/revert", follow_redirects=True).get_data(as_text=True)
+    assert "1 条新客商已删除" in page and "保留 1 条" in page  # the flash
+    assert "撤销结果" in page and "安康甲公司" in page and "导入后已被修改。" in page
+    assert f"/leads/{kept_id}" in page and "安康乙公司" in page
+    with app.app_context():
+        assert [x.name for x in db.session.scalars(select(Lead))] == ["安康甲公司"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import AuditEntry, ClaimConflict, Lead, User
+from crm.models import AuditEntry, ClaimConflict, Followup, Lead, User
 from crm.services import leads
 
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)
@@ -130,12 +130,70 @@ def test_delete_then_admin_restores_from_deleted_view(app, login_as):
     c = login_as("county_staff")
     lead_id = make_lead(app, c.user)
     assert c.post(f"/leads/{lead_id}/delete").status_code == 302
-    assert c.get(f"/leads/{lead_id}").status_code == 404
-    assert c.get("/leads/deleted").status_code == 403
+    assert c.get("/leads/deleted").status_code == 200
+    viewer = login_as("viewer", None)
+    assert viewer.get(f"/leads/{lead_id}").status_code == 404 and viewer.get("/leads/deleted").status_code == 403
     admin = login_as("admin", None)
     assert "恒信建设工程有限公司" in admin.get("/leads/deleted").get_data(as_text=True)
+    assert "该客商已删除，可恢复至" in c.get(f"/leads/{lead_id}").get_data(as_text=True)
     assert admin.post(f"/leads/{lead_id}/restore").status_code == 302
-    assert c.get(f"/leads/{lead_id}").status_code == 200
+    assert "该客商已删除" not in c.get(f"/leads/{lead_id}").get_data(as_text=True)
+
+
+def _followup_on(app, lead_id: int, assignee) -> int:
+    from crm.services import followups
+
+    with app.test_request_context():
+        staff = db.session.get(User, assignee.id)
+        return followups.create_followup(staff, {"lead_id": lead_id, "title": "回访", "due_at": NOW,
+                                                 "assignee_id": staff.id}, now=NOW).id
+
+
+def test_county_restores_its_deleted_lead_from_recently_deleted(app, login_as):
+    c, ziyang = login_as("county_staff", "610902"), login_as("county_staff", "610924")
+    lead_id = make_lead(app, c.user)
+    followup_id = _followup_on(app, lead_id, c.user)
+    deleted = c.post(f"/leads/{lead_id}/delete", follow_redirects=True).get_data(as_text=True)
+    assert "最近删除" in deleted and "30" in deleted  # the flash says where and for how long
+    page = c.get("/leads/deleted").get_data(as_text=True)
+    assert "最近删除" in page and "恒信建设工程有限公司" in page and "恢复" in page and f"/leads/{lead_id}/restore" in page
+    assert "恒信建设工程有限公司" not in ziyang.get("/leads/deleted").get_data(as_text=True)
+    assert ziyang.get(f"/leads/{lead_id}").status_code == 404
+    assert ziyang.post(f"/leads/{lead_id}/restore").status_code == 403
+    detail = c.get(f"/leads/{lead_id}").get_data(as_text=True)
+    assert "恢复" in detail and f"/leads/{lead_id}/restore" in detail
+    response = c.post(f"/leads/{lead_id}/restore")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/leads/{lead_id}")
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).deleted_at is None
+        assert db.session.get(Followup, followup_id).status == "open"
+
+
+def test_restore_after_the_period_says_why_and_keeps_the_lead_deleted(app, login_as):
+    from datetime import timedelta
+
+    c = login_as("county_staff", "610902")
+    lead_id = make_lead(app, c.user)
+    c.post(f"/leads/{lead_id}/delete")
+    with app.app_context():
+        lead = db.session.get(Lead, lead_id)
+        lead.deleted_at = datetime.now(UTC) - timedelta(days=31)
+        db.session.commit()
+    assert "恒信建设工程有限公司" not in c.get("/leads/deleted").get_data(as_text=True)
+    page = c.post(f"/leads/{lead_id}/restore", follow_redirects=True).get_data(as_text=True)
+    assert "30" in page and "管理员" in page  # only an administrator can restore it now
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).deleted_at is not None
+
+
+def test_followup_of_a_deleted_lead_names_it_without_a_dead_link(app, login_as):
+    c, viewer = login_as("county_staff", "610902"), login_as("viewer", None)
+    lead_id = make_lead(app, c.user)
+    followup_id = _followup_on(app, lead_id, c.user)
+    c.post(f"/leads/{lead_id}/delete")
+    page = viewer.get(f"/followups/{followup_id}").get_data(as_text=True)
+    assert "恒信建设工程有限公司" in page and f"/leads/{lead_id}" not in page
+    assert "已取消" in page
 
 
 def test_lookup_matches_name_pinyin_and_initials(app, login_as):

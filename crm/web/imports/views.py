@@ -104,7 +104,8 @@ def detail(batch_id: int):
     batch = imports.get_batch(current_user, batch_id)
     results = imports.row_results(current_user, batch_id, limit=RESULT_ROWS)
     return render_template("imports/detail.html", batch=batch, results=results, result_limit=RESULT_ROWS,
-                           lead_links="leads.detail" in current_app.view_functions)
+                           lead_links="leads.detail" in current_app.view_functions,
+                           revert=imports.revert_result(batch))
 
 
 @bp.route("/imports/<int:batch_id>/progress")
@@ -128,7 +129,10 @@ def rows(batch_id: int, fmt: str):
 @bp.route("/imports/<int:batch_id>/revert", methods=["POST"])
 def revert(batch_id: int):
     batch = imports.revert_import(current_user, batch_id, now=_now())
-    flash(_("Import %(name)s reverted.", name=batch.filename), "success")
+    done = batch.revert_summary or {}
+    flash(_("Import %(name)s reverted: %(deleted)d new leads deleted, %(restored)d updated leads given their old "
+            "values back, %(kept)d kept (see why below).", name=batch.filename, deleted=done.get("deleted", 0),
+            restored=done.get("restored", 0), kept=done.get("kept", 0)), "success")
     return redirect(url_for("imports.detail", batch_id=batch_id))
 
 

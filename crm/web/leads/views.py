@@ -8,10 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import Lead
-from crm.services import conflicts, interactions, leads, versions
+from crm.services import conflicts, interactions, lead_lifecycle, leads, versions
 from crm.services.counties import all_counties
 from crm.services.duplicates import DuplicateLead, ProbeLimited
-from crm.services.errors import EditConflict, InvalidInput
+from crm.services.errors import Conflict, EditConflict, InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
 from crm.web.forms import choices, create_once, edit_conflict, populate_errors
@@ -32,7 +32,8 @@ def _signed_in():
 @bp.app_context_processor
 def _labels():
     return {"lead_labels": labels, "llabel": labels.label, "endpoints": current_app.view_functions,
-            "county_names": _county_names}
+            "county_names": _county_names, "lead_restore_days": lead_lifecycle.restore_days,
+            "lead_restorable_until": lead_lifecycle.restorable_until}
 
 
 def _county_names() -> dict:
@@ -71,9 +72,11 @@ def index():
 
 @bp.route("/deleted")
 def deleted():
-    if not can(current_user, "lead.restore"):
+    """最近删除: what the user may still restore, with the day it can be restored until."""
+    if not can(current_user, "lead.view_deleted"):
         abort(403)
-    return render_template("leads/deleted.html", page=paginate(leads.leads_query(deleted=True)))
+    return render_template("leads/deleted.html", now=_now(),
+                           page=paginate(lead_lifecycle.recently_deleted_query(current_user, now=_now())))
 
 
 @bp.route("/lookup")
@@ -223,12 +226,17 @@ def _saved_form(lead: Lead) -> LeadForm:
 @bp.route("/<int:lead_id>/delete", methods=["POST"])
 def delete(lead_id: int):
     leads.delete_lead(current_user, lead_id, now=_now())
-    flash(_("Lead deleted. An administrator can restore it."), "success")
+    flash(_("Lead deleted; its open follow-ups were cancelled. It can be restored from Recently deleted within "
+            "%(n)d days.", n=lead_lifecycle.restore_days()), "success")
     return redirect(url_for("leads.index"))
 
 
 @bp.route("/<int:lead_id>/restore", methods=["POST"])
 def restore(lead_id: int):
-    leads.restore_lead(current_user, lead_id, now=_now())
-    flash(_("Lead restored."), "success")
+    try:
+        leads.restore_lead(current_user, lead_id, now=_now())
+    except Conflict as refused:
+        flash(refused.message, "danger")
+        return redirect(url_for("leads.deleted"))
+    flash(_("Lead restored; the follow-ups its delete cancelled are open again."), "success")
     return redirect(url_for("leads.detail", lead_id=lead_id))
