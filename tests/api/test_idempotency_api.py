@@ -24,7 +24,9 @@ def _lead(client) -> int:
 
 
 def _project(client) -> int:
-    return client.post("/api/v1/projects", json={"name": "富硒茶深加工项目"}).get_json()["id"]
+    # 续建 with a stated investment: funds may arrive before signing and need no over-investment confirmation
+    return client.post("/api/v1/projects", json={"name": "富硒茶深加工项目", "is_continuing": True,
+                                                 "investment_total": "10000"}).get_json()["id"]
 
 
 def _soon() -> str:

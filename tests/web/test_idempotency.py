@@ -36,7 +36,8 @@ def _lead(app, ref) -> int:
 
 def _project(app, ref) -> int:
     with app.test_request_context():
-        return projects.create_project(db.session.get(User, ref.id), {"name": "富硒茶深加工项目"}, now=NOW).id
+        return projects.create_project(db.session.get(User, ref.id), {"name": "富硒茶深加工项目", "is_continuing": True,
+                                                                      "investment_total": "10000"}, now=NOW).id
 
 
 def _soon() -> str:
