@@ -707,7 +707,7 @@ def test_stream_refuses_a_doctype_split_across_the_read_boundary(cut):
     data = hand_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>备注</t></is></c></row>'
                      '<row r="2"><c r="A2" t="inlineStr"><is><t>安康茶业</t></is></c><c r="B2" t="s"><v>1</v></c>'
                      '</row>', shared="<si><t>企业名称</t></si><si><t>x</t></si>")
-    block = 65_536
+    block = 65_536  # the 64 KiB of the issue; a multiple of the reader's own read size as well
     head = b'<?xml version="1.0"?><!--'
     first = head + _noise(block - len(head) - 3 - cut) + b"-->"
     subset = b"<!DOCTYPE sst [<!--"
