@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-test catalog lint bench bench-load clean
+.PHONY: run test install install-test catalog lint bench bench-load bench-hostile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: install catalog
 # 50 simulated staff for 60 s against `crm serve` (SQLite) and gunicorn + a scratch PostgreSQL database.
 bench-load: install catalog
 	$(BIN)/python bench/load.py
+
+# Other users' latency while hostile workbooks are uploaded and refused (issue 13, item 10): ~3 minutes.
+bench-hostile: install catalog
+	$(BIN)/python bench/hostile_upload.py --seconds 20
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -153,11 +154,27 @@ def _fill_derived(app: Flask) -> None:
 
 
 def _development_secret(instance: Path) -> str:
-    """Generated once into the instance folder so sessions survive restarts in development."""
+    """Generated once into the instance folder so sessions survive restarts in development. Written whole or
+    not at all, owner-only from the start (mkstemp): a full disk left an empty file, which the next start took
+    for the key (an empty SECRET_KEY). An empty or unreadable file is replaced."""
     path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
+    try:
+        key = path.read_text().strip()
+    except OSError:
+        key = ""
+    if key:
+        return key
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        fd, part = tempfile.mkstemp(prefix=".secret_key-", dir=instance)
+    except OSError:
+        return key  # kept for this process only: sessions end with it
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    except OSError:
+        Path(part).unlink(missing_ok=True)
     return key

@@ -8,8 +8,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData
 
 # Stable constraint names, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -51,9 +50,13 @@ def init_app(app: Flask) -> None:
         default_translation_directories=str(_translations_dir()),
     )
     api.init_app(app, spec_kwargs={"info": {"description": "招商客商管理平台 JSON API (v1)"}})
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
-            _tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    from crm import transactions
+
+    transactions.init_app(app)
+    with app.app_context():
+        transactions.track_writes(db.engine)
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            transactions.tune_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
 def _migrations_dir():
@@ -66,22 +69,3 @@ def _translations_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent / "translations"
-
-
-def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
-    """WAL, a busy timeout, foreign keys on, and BEGIN IMMEDIATE: DESIGN.md §12 measured plain
-    deferred transactions losing updates silently under concurrent read-then-write."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN itself
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

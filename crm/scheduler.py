@@ -24,6 +24,7 @@ from flask_babel import force_locale
 from crm.extensions import db
 from crm.models import JobRun
 from crm.services import auth, delivery, idempotency, indexing, outreach, reminders
+from crm.transactions import reading
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger(__name__)
@@ -133,9 +134,8 @@ def _scheduled(app: Flask, job_id: str) -> None:
 def catch_up(app: Flask, now: datetime | None = None) -> list[str]:
     """Run once each job whose run fell due while nothing was running; returns their ids."""
     now = now or datetime.now(UTC)
-    with app.app_context():
+    with app.app_context(), reading():  # no write lock wanted to look: a rebuild of the index may be reading
         last = {row.job_id: row.last_run_at for row in db.session.scalars(db.select(JobRun))}
-        db.session.rollback()
     ran = []
     for job in JOBS:
         if job.missed(last.get(job.id), now, app.config):

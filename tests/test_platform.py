@@ -29,6 +29,16 @@ def test_development_secret_is_generated_once(tmp_path, monkeypatch):
     assert (tmp_path / "secret_key").exists()
 
 
+def test_an_empty_development_secret_left_by_a_full_disk_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("CRM_SECRET_KEY", raising=False)
+    (tmp_path / "secret_key").write_text("")  # what write_text left when the disk filled up
+    key = create_app().config["SECRET_KEY"]
+    assert len(key) >= 32 and (tmp_path / "secret_key").read_text() == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".secret_key")) == []
+
+
 def test_environment_overrides_instance_config(tmp_path, monkeypatch):
     (tmp_path / "config.py").write_text("LOGIN_MAX_FAILURES = 7\nMAIL_SERVER = 'from-file'\n")
     monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.models import AuditEntry, User
+from crm.transactions import writing
 
 # Set by the web/API layer per request so services need not know about requests.
 client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
@@ -46,6 +47,18 @@ def record(actor: User | None, action: str, object_type: str, object_id: int | N
     )
     db.session.add(entry)
     return entry
+
+
+def record_read(actor: User | None, action: str, object_type: str, object_id: int | None, *,
+                summary: str = "", after: dict | None = None) -> None:
+    """The trace of a read (an export, a download), committed at once in a write transaction of its own: the
+    read itself took no write lock (crm.transactions), and the entry depends on nothing it read."""
+    actor_id = actor.id if actor is not None else None
+    with writing():
+        db.session.add(AuditEntry(actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
+                                  summary=summary[:255], after=_plain(after) if after is not None else None,
+                                  ip=client_ip.get()))
+        db.session.commit()
 
 
 def changes(before: dict, after: dict) -> tuple[dict, dict]:

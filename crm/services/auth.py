@@ -13,6 +13,7 @@ from crm.models.user import new_session_token
 from crm.services import audit
 from crm.services.errors import AuthError, InvalidInput
 from crm.services.passwords import hash_password, password_problems, verify_password
+from crm.transactions import writing
 
 WINDOW = timedelta(minutes=15)
 # Failed bearer tokens are counted in the same table under a name no user can have (USERNAME_RE has no "#").
@@ -84,9 +85,11 @@ def token_throttled(ip: str, *, now: datetime) -> bool:
 
 
 def record_token_failure(ip: str, *, now: datetime) -> None:
+    """Counted in a write transaction of its own: the request may be a GET, whose reads take no write lock."""
     db.session.rollback()
-    db.session.add(LoginAttempt(username=API_TOKEN_ATTEMPT, ip=ip, succeeded=False, at=now))
-    db.session.commit()
+    with writing():
+        db.session.add(LoginAttempt(username=API_TOKEN_ATTEMPT, ip=ip, succeeded=False, at=now))
+        db.session.commit()
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -133,9 +133,8 @@ def export_leads(actor: User, filters: dict, fmt: str, *, now: datetime) -> tupl
     stmt = leads.leads_query(**filters, now=now)
     total = _capped(stmt)
     content = _file(fmt, lead_headers(), lead_rows(actor, stmt), _("Leads"))
-    audit.record(actor, "export", "lead", None, summary=f"leads.{fmt} ({total})",
-                 after={"filters": filters, "rows": total, "format": fmt})
-    db.session.commit()
+    audit.record_read(actor, "export", "lead", None, summary=f"leads.{fmt} ({total})",
+                      after={"filters": filters, "rows": total, "format": fmt})
     return f"leads-{now:%Y%m%d-%H%M}.{fmt}", content, FORMATS[fmt]
 
 
@@ -178,9 +177,8 @@ def export_followups(actor: User, filters: dict, fmt: str, *, now: datetime) -> 
     headers = [_("ID"), _("Title"), _("Lead"), _("Due"), _("Status"), _("Assignee"), _("County"), _("Assigned by"),
                _("Completed"), _("Outcome"), _("Detail")]
     content = _file(fmt, headers, rows, _("Follow-ups"))
-    audit.record(actor, "export", "followup", None, summary=f"followups.{fmt} ({total})",
-                 after={"filters": clean, "rows": total, "format": fmt})
-    db.session.commit()
+    audit.record_read(actor, "export", "followup", None, summary=f"followups.{fmt} ({total})",
+                      after={"filters": clean, "rows": total, "format": fmt})
     return f"followups-{now:%Y%m%d-%H%M}.{fmt}", content, FORMATS[fmt]
 
 
@@ -220,9 +218,8 @@ def export_projects(actor: User, filters: dict, fmt: str, *, now: datetime) -> t
     headers = [_("ID"), _("Project"), _("Stage"), _("County"), _("Industry"), _("Investment (10,000 yuan)"),
                _("Foreign"), _("Source"), _("Signed on"), _("Started on"), _("Notes")]
     content = _file(fmt, headers, rows, _("Projects"))
-    audit.record(actor, "export", "project", None, summary=f"projects.{fmt} ({total})",
-                 after={"filters": clean, "rows": total, "format": fmt})
-    db.session.commit()
+    audit.record_read(actor, "export", "project", None, summary=f"projects.{fmt} ({total})",
+                      after={"filters": clean, "rows": total, "format": fmt})
     return f"projects-{now:%Y%m%d-%H%M}.{fmt}", content, FORMATS[fmt]
 
 

@@ -38,6 +38,7 @@ from crm.services.imports import (
 )
 from crm.services.leads import PERSON_KINDS
 from crm.services.permissions import is_city_level
+from crm.transactions import reading
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +79,18 @@ class Importer:
         self.mode = batch.duplicate_mode
         self.county_id = batch.owner_county_id
         self.mapping = {k: int(v) for k, v in (batch.mapping or {}).items()}
-        self.actor = (db.session.get(User, batch.created_by_id) if batch.created_by_id else None) or _system_actor()
-        self.city_level = is_city_level(self.actor)
-        self.ref = Reference()
+        created_by_id = batch.created_by_id
         self.keys: dict[str, dict[str, Target]] = {"uscc": {}, "mobile": {}, "name": {}}
         self.changed: list[int] = []
         self.masked_hits: list[int] = []
-        self.probe_budget = (current_app.config["DUPLICATE_PROBE_LIMIT"]
-                             - duplicates.recent_probes(self.actor, now=datetime.now(UTC))) if self.actor.id else 0
-        self.county_names = dict(db.session.execute(select(County.id, County.name)).all())
-        self._load_keys()
-        db.session.rollback()
+        with reading():  # every lead's keys: a second of reading at city scale, with no write lock held
+            self.actor = (db.session.get(User, created_by_id) if created_by_id else None) or _system_actor()
+            self.city_level = is_city_level(self.actor)
+            self.ref = Reference()
+            self.probe_budget = (current_app.config["DUPLICATE_PROBE_LIMIT"]
+                                 - duplicates.recent_probes(self.actor, now=datetime.now(UTC))) if self.actor.id else 0
+            self.county_names = dict(db.session.execute(select(County.id, County.name)).all())
+            self._load_keys()
 
     def _load_keys(self) -> None:
         """Every live lead's keys, once: USCC, mobile and normalised name (crm.services.duplicates' keys)."""

@@ -3,11 +3,13 @@ background thread), rejected rows, and revert. Rows are validated here; duplicat
 crm.services.duplicates (USCC, mobile, normalised name), checked in bulk against keys loaded once per batch."""
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
 import socket
+import tempfile
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -42,6 +44,7 @@ from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.leads import leads_changed
 from crm.services.permissions import can, is_admin, is_city_level, require, rule, same_county
 from crm.spreadsheets import LEAD_FIELDS, SpreadsheetError, guess_mapping, read_table
+from crm.transactions import reading, writing
 
 try:  # the search index is another feature; imports work without it
     from crm.services import indexing
@@ -97,6 +100,9 @@ REASONS = {
 FILE_ERRORS = {
     "too_large": _l("The file is too large (at most %(limit_mb)s MB)."),
     "too_many_rows": _l("The file has too many rows (at most %(limit)s)."),
+    "too_many_sheets": _l("The workbook has too many sheets (at most %(limit)s): keep the sheet to import."),
+    "cell_too_large": _l("A cell holds more than %(limit)s characters, more than a spreadsheet cell can hold; "
+                         "the file was refused."),
     "unpacked_too_large": _l("The workbook unpacks to far more data than a spreadsheet holds; it was refused."),
     "not_a_spreadsheet": _l("This file is not a readable XLSX or CSV spreadsheet."),
     "unsupported_format": _l("%(format)s files are not supported: save the sheet as XLSX or CSV."),
@@ -251,11 +257,15 @@ def display_filename(name: str | None) -> str:
 
 
 def _open_table(batch: ImportBatch):
-    try:
-        data = _stored_path(batch).read_bytes()
-    except OSError:
-        raise Conflict(_("The uploaded file of this import is no longer available.")) from None
-    return read_table(f"upload.{batch.file_format}", data, **limits())
+    """The batch's stored upload as a Table. Opened outside any transaction (a large workbook's header and
+    shared strings take seconds): the read in progress is ended, so nothing may be pending in the session."""
+    path, file_format = _stored_path(batch), batch.file_format
+    with reading():
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise Conflict(_("The uploaded file of this import is no longer available.")) from None
+        return read_table(f"upload.{file_format}", data, **limits())
 
 
 # --- upload, preview, mapping --------------------------------------------------------------------------------
@@ -330,34 +340,86 @@ def start_import(actor: User, filename: str, data: bytes, *, mapping=None, dupli
     county_id = _clean_owner_county(actor, owner_county_id, errors)
     if errors:
         raise InvalidInput(errors)
+    # The parse and the file's write take seconds for a large file: no transaction is open meanwhile (on SQLite
+    # this request's first read took the write lock, and every other user waited behind it: issue 13, item 10).
+    with reading():
+        table, sample, total = _read_upload(filename or "", data or b"")
+        fields = clean_mapping(mapping, table.headers) if mapping else guess_mapping(table.headers, sample)
+        part = _keep_upload(data)
+    path = None
     try:
-        table = read_table(filename or "", data or b"", **limits())
+        batch = ImportBatch(filename=display_filename(filename), file_format=table.format, status="pending",
+                            duplicate_mode=mode, mapping=fields, total_rows=total or 0, owner_county_id=county_id,
+                            created_by_id=actor.id, created_at=now)
+        db.session.add(batch)
+        db.session.flush()
+        path = _stored_path(batch)
+        os.replace(part, path)
+        _remember(batch.id, table.headers, sample[:PREVIEW_ROWS])
+        audit.record(actor, "upload", "import_batch", batch.id, summary=batch.filename,
+                     after={"rows": total, "format": table.format, "duplicate_mode": mode,
+                            "owner_county_id": county_id})
+        db.session.commit()
+    except BaseException:
+        part.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+    return batch
+
+
+def _read_upload(filename: str, data: bytes):
+    """(table, first rows, row total) of an upload; InvalidInput for a file refused."""
+    bounds = limits()
+    try:
+        table = read_table(filename, data, **bounds)
         sample = [row for _i, row in zip(range(50), table.rows(), strict=False)]
         total = table.row_count
         if table.format == "csv":
             total = sum(1 for _row in table.rows())  # cheap for text, and refuses too many rows now
     except SpreadsheetError as error:
         raise InvalidInput({"file": [file_error_message(error)]}) from None
-    if total is not None and total > limits()["max_rows"]:
+    if total is not None and total > bounds["max_rows"]:
         raise InvalidInput({"file": [file_error_message(SpreadsheetError("too_many_rows",
-                                                                         limit=limits()["max_rows"]))]})
-    fields = clean_mapping(mapping, table.headers) if mapping else guess_mapping(table.headers, sample)
-    batch = ImportBatch(filename=display_filename(filename), file_format=table.format, status="pending",
-                        duplicate_mode=mode, mapping=fields, total_rows=total or 0, owner_county_id=county_id,
-                        created_by_id=actor.id, created_at=now)
-    db.session.add(batch)
-    db.session.flush()
-    path = _stored_path(batch)
-    path.write_bytes(data)
-    _remember(batch.id, table.headers, sample[:PREVIEW_ROWS])
-    audit.record(actor, "upload", "import_batch", batch.id, summary=batch.filename,
-                 after={"rows": total, "format": table.format, "duplicate_mode": mode, "owner_county_id": county_id})
+                                                                         limit=bounds["max_rows"]))]})
+    return table, sample, total
+
+
+def _keep_upload(data: bytes) -> Path:
+    """The upload in a new file of the imports folder, written whole or not at all: on a full disk the part
+    written is removed and the user told so (a 500 left a partial file behind: issue 13, item 12)."""
     try:
-        db.session.commit()
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    return batch
+        fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=_folder())
+    except OSError as error:
+        raise _not_stored(error) from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:  # one OS write at a time: a short write goes on, a refused one (ENOSPC) raises here
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        Path(name).unlink(missing_ok=True)
+        raise _not_stored(error) from None
+    return Path(name)
+
+
+def _not_stored(error: OSError) -> InvalidInput:
+    log.error("an upload could not be stored under %s: %s", _folder_name(), error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        message = _l("The server's disk is full, so the file could not be kept. Nothing was imported; ask the "
+                     "administrator to free some space, then upload the file again.")
+    else:
+        message = _l("The server could not keep the file (%(error)s). Nothing was imported; ask the "
+                     "administrator to check the imports folder, then upload the file again.",
+                     error=os.strerror(error.errno) if error.errno else type(error).__name__)
+    return InvalidInput({"file": [message]})
+
+
+def _folder_name() -> str:
+    return str(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
 
 
 # Headers and first rows of recent uploads: re-opening a 100,000-row XLSX costs seconds (its shared-string
@@ -373,14 +435,17 @@ def _remember(batch_id: int, headers: list[str], rows: list[list[str]]) -> None:
 
 
 def _head(batch: ImportBatch) -> tuple[list[str], list[list[str]]]:
-    if batch.id not in _HEADS:
-        try:
-            table = _open_table(batch)
-            rows = [row for _i, row in zip(range(PREVIEW_ROWS), table.rows(), strict=False)]
-        except SpreadsheetError as error:
-            raise InvalidInput({"file": [file_error_message(error)]}) from None
-        _remember(batch.id, table.headers, rows)
-    return _HEADS[batch.id]
+    """Headers and first rows; on a miss the file is parsed with no transaction open (see _open_table)."""
+    batch_id = batch.id
+    if batch_id not in _HEADS:
+        with reading():
+            try:
+                table = _open_table(batch)
+                rows = [row for _i, row in zip(range(PREVIEW_ROWS), table.rows(), strict=False)]
+            except SpreadsheetError as error:
+                raise InvalidInput({"file": [file_error_message(error)]}) from None
+        _remember(batch_id, table.headers, rows)
+    return _HEADS[batch_id]
 
 
 def get_batch(actor: User, batch_id: int) -> ImportBatch:
@@ -416,12 +481,17 @@ def launch_import(actor: User, batch_id: int, *, mapping=None, duplicate_mode: s
     if batch.status != "pending":
         raise Conflict(_("This import has already been started."))
     errors: dict[str, list] = {}
-    if duplicate_mode is not None:
-        batch.duplicate_mode = _clean_mode(duplicate_mode, errors)
+    mode = _clean_mode(duplicate_mode, errors) if duplicate_mode is not None else None
     if errors:
         raise InvalidInput(errors)
+    # Before any change: a miss in the cache of headers parses the file, outside the transaction.
+    headers = _head(batch)[0] if mapping is not None else None
+    if batch.status != "pending":  # read again: another request may have started it meanwhile
+        raise Conflict(_("This import has already been started."))
+    if mode is not None:
+        batch.duplicate_mode = mode
     if mapping is not None:
-        batch.mapping = clean_mapping(mapping, _head(batch)[0])
+        batch.mapping = clean_mapping(mapping, headers)
     elif "name" not in (batch.mapping or {}):
         raise InvalidInput({"mapping": [_l("Choose the column that holds the name.")]})
     batch_id, total = batch.id, batch.total_rows
@@ -510,11 +580,12 @@ def fail_stale_imports(now: datetime | None = None) -> int:
         if (runner == pid and batch_id not in _active) or (runner != pid and not _pid_alive(runner)):
             stale.append(batch_id)
     if stale:
-        db.session.execute(update(ImportBatch).where(ImportBatch.id.in_(stale), ImportBatch.status == "running")
-                           .values(status="failed", finished_at=now or datetime.now(UTC),
-                                   error=str(_l("Interrupted by a restart of the server; the rows imported "
-                                                "so far are kept and can be reverted."))))
-        db.session.commit()
+        with writing():  # the pages that call this are reads (crm.transactions); the update re-checks the status
+            db.session.execute(update(ImportBatch).where(ImportBatch.id.in_(stale), ImportBatch.status == "running")
+                               .values(status="failed", finished_at=now or datetime.now(UTC),
+                                       error=str(_l("Interrupted by a restart of the server; the rows imported "
+                                                    "so far are kept and can be reverted."))))
+            db.session.commit()
     return len(stale)
 
 
@@ -809,8 +880,7 @@ def rejected_rows(actor: User, batch_id: int, *, outcome: str | None = "rejected
 def record_rows_download(actor: User, batch_id: int, *, outcome: str, fmt: str, total: int) -> None:
     """The rows carry personal data (names, mobiles): each download leaves a trace (DESIGN.md §4)."""
     get_batch(actor, batch_id)
-    audit.record(actor, "export", "import_batch", batch_id, summary=f"rows.{fmt} {outcome} ({total})")
-    db.session.commit()
+    audit.record_read(actor, "export", "import_batch", batch_id, summary=f"rows.{fmt} {outcome} ({total})")
 
 
 def row_results(actor: User, batch_id: int, *, limit: int | None = None, audited: bool = False
@@ -824,6 +894,5 @@ def row_results(actor: User, batch_id: int, *, limit: int | None = None, audited
             select(AuditEntry.id).where(AuditEntry.actor_id == actor.id, AuditEntry.action == "export",
                                         AuditEntry.object_type == "import_batch", AuditEntry.object_id == batch.id,
                                         AuditEntry.summary.startswith("rows.api")).limit(1)):
-        audit.record(actor, "export", "import_batch", batch.id, summary=f"rows.api ({len(results)})")
-        db.session.commit()
+        audit.record_read(actor, "export", "import_batch", batch.id, summary=f"rows.api ({len(results)})")
     return results

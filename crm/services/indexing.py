@@ -43,6 +43,7 @@ from crm.models import (
 from crm.search import SearchIndex
 from crm.services import search_fallback, search_outbox
 from crm.services.permissions import require, rule
+from crm.transactions import reading
 
 log = logging.getLogger(__name__)
 RECENT_INTERACTIONS = 10
@@ -378,8 +379,9 @@ def database_versions(ref: Reference | None = None) -> dict[tuple[str, int], str
 
 def drift() -> dict[str, list[tuple[str, int]]]:
     """What the index gets wrong: documents missing, stale (another version) and extra (not in the database)."""
-    ref = Reference()
-    expected = database_versions(ref)
+    with reading():
+        ref = Reference()
+        expected = database_versions(ref)
     stored = search_index().stored_versions()
     return {"missing": sorted(k for k in expected if k not in stored),
             "stale": sorted(k for k, v in expected.items() if k in stored and stored[k] != v),
@@ -432,7 +434,8 @@ def rebuild(procs: int = 1) -> int:
     if db.session.scalar(select(func.count(Lead.id))) < 5000:
         procs = 1
     upto = search_outbox.high_water()  # every document is read after this: the entries up to it are done
-    count = search_index().rebuild(all_documents(), procs=procs)
+    with reading():  # minutes at city scale: a deferred read, so writers (the scheduler, users) go on meanwhile
+        count = search_index().rebuild(all_documents(), procs=procs)
     search_outbox.remove([], upto=upto)
     return count
 

@@ -579,7 +579,6 @@ def export_rows(actor: User, campaign_id: int, *, county_id: int | None = None, 
                      item.assignee.display_name if item.assignee else _("County inbox"), contact.get("name") or "",
                      contact.get("mobile") or contact.get("phone") or "", contact.get("wechat") or "",
                      lead.last_contacted_at, status_label(item.status), item.note or "", item.done_at])
-    audit.record(actor, "export", "campaign", campaign.id, summary=campaign_title(campaign),
-                 after={"rows": len(rows), "county_id": county_id, "mine": mine})
-    db.session.commit()
+    audit.record_read(actor, "export", "campaign", campaign.id, summary=campaign_title(campaign),
+                      after={"rows": len(rows), "county_id": county_id, "mine": mine})
     return headers, rows

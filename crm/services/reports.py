@@ -375,6 +375,5 @@ def recent_signings(limit: int = 8, *, year=None, county_id: int | None = None) 
 def record_export(actor: User, year: int, county_id: int | None, what: str) -> None:
     """Exports leave a trace (DESIGN.md §4)."""
     require(actor, "report.view")
-    audit.record(actor, "export", "report", year, summary=f"{what} {year}" + (f" county {county_id}" if county_id
-                                                                                     else ""))
-    db.session.commit()
+    audit.record_read(actor, "export", "report", year,
+                      summary=f"{what} {year}" + (f" county {county_id}" if county_id else ""))

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from crm.extensions import db
 from crm.models import ApiToken, User
@@ -13,8 +15,10 @@ from crm.services import audit
 from crm.services.errors import InvalidInput, NotFound
 from crm.services.permissions import require
 from crm.services.validation import Errors, clean_text
+from crm.transactions import writing
 
 PREFIX = "crm_"
+log = logging.getLogger(__name__)
 
 
 def _digest(token: str) -> str:
@@ -44,10 +48,19 @@ def user_for_token(plain: str, *, now: datetime) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
     if token is None or token.revoked_at is not None or not token.user.is_active_user:
         return None
-    # Touch at most once a minute: a write per request would serialise readers on SQLite.
+    # Touch at most once a minute: a write per request would serialise readers on SQLite. The touch is a write
+    # transaction of its own (the request may be a read, begun deferred: crm.transactions).
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-        db.session.commit()
+        token_id, user_id = token.id, token.user_id
+        try:
+            with writing():
+                db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+                db.session.commit()
+        except OperationalError:  # the database stayed locked past the busy timeout: the request goes on
+            db.session.rollback()
+            log.warning("last use of API token %s not recorded: the database is locked", token_id)
+        user = db.session.get(User, user_id)
+        return user if user is not None and user.is_active_user else None
     return token.user
 
 

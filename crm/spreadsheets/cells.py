@@ -9,6 +9,8 @@ from decimal import Decimal
 # China has kept UTC+8 without daylight saving since 1991, so a fixed offset is exact for every date this
 # CRM stores and needs no tz database on the server.
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+# Excel's own limit on the characters of one cell: a longer one was not written by a spreadsheet program.
+MAX_CELL_CHARS = 32_767
 
 
 def number_text(value: int | float | Decimal) -> str:

@@ -8,6 +8,7 @@ import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
+from .cells import MAX_CELL_CHARS
 from .errors import SpreadsheetError, reraised_as
 
 DELIMITERS = (",", "\t", ";")  # in order of preference when two fit equally well
@@ -64,7 +65,18 @@ def sniff_delimiter(text: str) -> str:
 
 
 def raw_rows(text: str, delimiter: str, max_columns: int) -> Iterator[Sequence[object]]:
-    """Every row, empty ones included; newline='' lets quoted cells keep their line breaks."""
-    with reraised_as("not_a_spreadsheet"):
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            yield row[:max_columns]
+    """Every row, empty ones included; newline='' lets quoted cells keep their line breaks. A cell longer than
+    an XLSX cell may be (MAX_CELL_CHARS) is refused the same way."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                raise SpreadsheetError("cell_too_large", limit=MAX_CELL_CHARS) from None
+            raise SpreadsheetError("not_a_spreadsheet") from error
+        if row and max(map(len, row)) > MAX_CELL_CHARS:
+            raise SpreadsheetError("cell_too_large", limit=MAX_CELL_CHARS)
+        yield row[:max_columns]

@@ -10,6 +10,8 @@ CODES = frozenset(
     {
         "too_large",
         "too_many_rows",
+        "too_many_sheets",
+        "cell_too_large",
         "unpacked_too_large",
         "not_a_spreadsheet",
         "unsupported_format",

@@ -18,6 +18,10 @@ RawRows = Callable[[int], Iterator[Sequence[object]]]
 MAX_COLUMNS = 500
 # Bureaus put a title ("2024年客商台账") and notes above the header; look this far for a row of headings.
 HEADER_SEARCH_ROWS = 10
+# …and no further than this many rows, blank ones included, in no more than this many sheets: a workbook of 190
+# sheets of blank rows took 266 s to find no header (issue 13, item 10).
+HEADER_SEARCH_RAW_ROWS = 1000
+HEADER_SEARCH_SHEETS = 10
 XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 OTHER_SPREADSHEET_SUFFIXES = (".xls", ".xlsb", ".ods", ".et", ".numbers")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -76,7 +80,7 @@ def read_table(
         raise SpreadsheetError("empty")
     if _detect_format(filename, data) == "xlsx":
         xlsx_reader.check_archive(data, max_unpacked_bytes=max_unpacked_bytes)
-        for sheet in xlsx_reader.open_sheets(data):
+        for sheet in xlsx_reader.open_sheets(data)[:HEADER_SEARCH_SHEETS]:
             located = _locate_header(sheet.raw_rows)
             if located is not None:
                 headers, first_data_row = located
@@ -128,6 +132,8 @@ def _locate_header(raw_rows: RawRows) -> tuple[list[str], int] | None:
     seen = 0
     with closing(raw_rows(MAX_COLUMNS)) as rows:
         for index, raw in enumerate(rows):
+            if index >= HEADER_SEARCH_RAW_ROWS:
+                break
             if _blank(raw):
                 continue
             cells = [clean_cell(value) for value in raw]

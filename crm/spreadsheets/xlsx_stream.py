@@ -10,12 +10,14 @@ import re
 import zipfile
 from collections.abc import Iterator
 from xml.etree.ElementTree import XMLPullParser
+from xml.parsers import expat
 
+from .cells import MAX_CELL_CHARS
 from .errors import SpreadsheetError
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
-_READ = 1 << 16
+_READ = 1 << 14
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 # Built-in number formats that show a date or time: the international ones, and the zh-CN ones (27–36,
@@ -135,6 +137,8 @@ class Workbook:
                 value = _value(cell, shared, date_styles, epoch, v_tag, is_tag, t_tag, r_tag)
                 if value is None:
                     continue
+                if type(value) is str and len(value) > MAX_CELL_CHARS:
+                    raise SpreadsheetError("cell_too_large", limit=MAX_CELL_CHARS)
                 if position > len(values) + 1:
                     values.extend([None] * (position - 1 - len(values)))
                 if position <= len(values):
@@ -218,7 +222,10 @@ def _shared_strings(book: Workbook, path: str | None) -> list[str]:
                 si_tag, t_tag, r_tag = ns + "si", ns + "t", ns + "r"
             continue
         if elem.tag == si_tag:
-            out.append(_rich_text(elem, t_tag, r_tag))
+            text = _rich_text(elem, t_tag, r_tag)
+            if len(text) > MAX_CELL_CHARS:
+                raise SpreadsheetError("cell_too_large", limit=MAX_CELL_CHARS)
+            out.append(text)
             root.clear()
     return out
 
@@ -259,27 +266,61 @@ def _is_date_code(code: str) -> bool:
 # ---- XML plumbing ------------------------------------------------------------------------------------------
 
 def _events(book: Workbook, path: str, ends_after: str | None = None) -> Iterator[tuple[str, object]]:
-    """(event, element) pairs of one part, parsed 64 KB at a time. With ends_after, start events stop once
+    """(event, element) pairs of one part, parsed 16 KiB at a time (a header search that stops after 1,000 rows
+    parses no more than it needs: 64 KiB reads parsed ~4,600 blank rows per sheet). With ends_after, start events stop once
     that element has started (halving the events of a sheet: its rows need only their ends). A part with a
-    DTD is refused: OOXML never has one, and entity tricks (billion laughs) are the only reason to send one."""
+    DTD is refused (see _RefuseDTD)."""
     parser = XMLPullParser(events=("start", "end"))
-    prolog = True
+    guard: _RefuseDTD | None = _RefuseDTD()
     with book.open(path) as fh:
         while True:
             data = fh.read(_READ)
             if not data:
                 break
-            if prolog and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
-                raise SpreadsheetError("not_a_spreadsheet")
+            if guard is not None:
+                guard.feed(data)  # before the tree parser sees these bytes: it would expand what they declare
+                if guard.root_started:
+                    guard = None  # no DTD can follow the root element's start
             parser.feed(data)
             for event, elem in parser.read_events():
-                prolog = False  # the root element has started: no DTD can follow
                 if ends_after is not None and event == "start" and elem.tag.endswith(ends_after):
                     _ends_only(parser)
                     ends_after = None
                 yield event, elem
         parser.close()
         yield from parser.read_events()
+
+
+class _RefuseDTD:
+    """A second expat parser fed a part's bytes until its root element starts, with handlers that refuse a
+    document type declaration and any entity declaration. OOXML never has a DTD, and entity tricks (billion
+    laughs, text injected into cells) are the only reason to send one. A parser sees the declaration wherever
+    the reads split it, as a scan of each read's bytes did not (issue 13, item 11). ElementTree's fast C parser
+    takes no such handler (defusedxml sets them on the slow pure-Python one), hence this parser beside it; it
+    costs nothing past the root's start tag."""
+
+    def __init__(self) -> None:
+        self.root_started = False
+        self._expat = expat.ParserCreate()
+        self._expat.StartDoctypeDeclHandler = self._refuse
+        self._expat.EntityDeclHandler = self._refuse
+        self._expat.UnparsedEntityDeclHandler = self._refuse
+        self._expat.ExternalEntityRefHandler = self._refuse
+        self._expat.StartElementHandler = self._root
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self._expat.Parse(data, False)
+        except expat.ExpatError:
+            raise SpreadsheetError("not_a_spreadsheet") from None
+
+    def _root(self, *_args) -> None:
+        self.root_started = True
+        self._expat.StartElementHandler = None
+
+    @staticmethod
+    def _refuse(*_args) -> None:
+        raise SpreadsheetError("not_a_spreadsheet")
 
 
 def _ends_only(parser: XMLPullParser) -> None:

@@ -388,6 +388,51 @@ def test_zip_bomb_is_refused_before_parsing_by_compression_ratio():
     assert error.params["ratio"] > 100
 
 
+def hostile_blank_sheets(sheets: int, blank_rows: int) -> bytes:
+    """Issue 13, item 10: sheets of nothing but <row/>, each part under the 1 MB the ratio check started at."""
+    return hand_xlsx("", sheets=[(f"S{n}", "<row/>" * blank_rows) for n in range(sheets)])
+
+
+def test_many_sheets_of_blank_rows_are_refused_by_the_ratio_of_every_part():
+    data = hostile_blank_sheets(40, 160_000)  # 40 × 0.96 MB of <row/>
+    assert len(data) < 100_000
+    error = refusal("hostile.xlsx", data)
+    assert error.code == "unpacked_too_large" and error.params["ratio"] > 100
+
+
+def test_workbook_with_more_sheets_than_a_ledger_has_is_refused():
+    assert refusal("a.xlsx", hostile_blank_sheets(101, 1)).code == "too_many_sheets"
+    assert read_table("a.xlsx", hand_xlsx("", sheets=[(f"S{n}", HEAD) for n in range(100)])).headers[0] == "企业名称"
+
+
+def test_header_is_looked_for_in_the_first_rows_and_sheets_only():
+    late = f'<row r="{1001}"><c r="A1001" t="inlineStr"><is><t>企业名称</t></is></c>' \
+           '<c r="B1001" t="inlineStr"><is><t>备注</t></is></c></row>'
+    assert refusal("a.xlsx", hand_xlsx(late)).code == "empty"  # 1,000 blank rows above it
+    assert read_table("a.xlsx", hand_xlsx(late.replace("1001", "1000"))).headers == ["企业名称", "备注"]
+    blank = [(f"S{n}", "") for n in range(10)]
+    assert refusal("a.xlsx", hand_xlsx("", sheets=[*blank, ("台账", HEAD)])).code == "empty"
+    assert read_table("a.xlsx", hand_xlsx("", sheets=[*blank[:9], ("台账", HEAD)])).sheet_title == "台账"
+
+
+@pytest.mark.parametrize("where", ["inline", "shared", "csv"])
+def test_a_cell_longer_than_excel_allows_is_refused_and_the_longest_allowed_is_read(where):
+    def file(text: str) -> tuple[str, bytes]:
+        if where == "csv":
+            return "a.csv", f"企业名称,备注\n安康茶业,{text}\n".encode()
+        if where == "shared":
+            return "a.xlsx", hand_xlsx(HEAD + '<row r="2"><c r="A2" t="s"><v>0</v></c></row>',
+                                       shared=f"<si><t>{text}</t></si>")
+        return "a.xlsx", hand_xlsx(HEAD + f'<row r="2"><c r="C2" t="inlineStr"><is><t>{text}</t></is></c></row>')
+
+    longest = _noise(32_767).decode()
+    rows = list(read_table(*file(longest)).rows())
+    assert longest in rows[0]
+    for size in (32_768, 10_000_000):
+        error = refusal(*file(_noise(size).decode()))
+        assert (error.code, error.params) == ("cell_too_large", {"limit": 32_767})
+
+
 def test_xlsx_unpacking_past_the_limit_is_refused():
     data = make_xlsx([["企业名称"], ["安康富硒"]])
 
@@ -645,9 +690,32 @@ def test_stream_refuses_entity_expansion_and_doctypes():
     data = hand_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>x</t></is></c></row>',
                      shared="<si><t>a</t></si>")
     assert refusal("a.xlsx", rezip(data, {"xl/sharedStrings.xml": laughs})).code == "not_a_spreadsheet"
-    comment = b"<!--" + b" " * 70_000 + b"-->"  # a DTD pushed past the first block is still refused
+    comment = b"<!--" + _noise(70_000) + b"-->"  # a DTD pushed past the first block is still refused
     assert refusal("a.xlsx", rezip(data, {"xl/sharedStrings.xml": laughs.replace(
         b'<?xml version="1.0"?>', b'<?xml version="1.0"?>' + comment)})).code == "not_a_spreadsheet"
+
+
+def _noise(n: int) -> bytes:
+    """Filler that deflates as little as real text (spaces would trip the compression-ratio check first)."""
+    return random.Random(n).randbytes((n + 1) // 2).hex().encode()[:n]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5, 8])
+def test_stream_refuses_a_doctype_split_across_the_read_boundary(cut):
+    """Issue 13, item 11: `<!DOCTYPE` cut by the first 64 KiB read and `<!ENTITY` by the second, so that no
+    read holds either word; the internal entity was expanded into the notes cell."""
+    data = hand_xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>备注</t></is></c></row>'
+                     '<row r="2"><c r="A2" t="inlineStr"><is><t>安康茶业</t></is></c><c r="B2" t="s"><v>1</v></c>'
+                     '</row>', shared="<si><t>企业名称</t></si><si><t>x</t></si>")
+    block = 65_536  # the 64 KiB of the issue; a multiple of the reader's own read size as well
+    head = b'<?xml version="1.0"?><!--'
+    first = head + _noise(block - len(head) - 3 - cut) + b"-->"
+    subset = b"<!DOCTYPE sst [<!--"
+    second = subset + _noise(block - (len(subset) - cut) - 3 - cut) + b"-->"
+    shared = (first + second + b'<!ENTITY e "INJECTED">]>'
+              + f'<sst xmlns="{MAIN_NS}"><si><t>企业名称</t></si><si><t>&e;</t></si></sst>'.encode())
+    assert shared.index(b"<!DOCTYPE") == block - cut and shared.index(b"<!ENTITY") == 2 * block - cut
+    assert refusal("a.xlsx", rezip(data, {"xl/sharedStrings.xml": shared})).code == "not_a_spreadsheet"
 
 
 def test_stream_workbook_without_worksheets_is_not_a_spreadsheet():
