@@ -203,7 +203,8 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        return self.rule.startswith("/api/")
+        # /api/v1/docs is an HTML page (the ReDoc reference): walked with the pages, not the JSON endpoints
+        return self.rule.startswith("/api/") and self.endpoint != "apidocs.index"
 
     def url(self, world: World, **override) -> str:
         values = {}
