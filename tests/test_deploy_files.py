@@ -29,7 +29,7 @@ def _unit(name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # systemd keys are case-sensitive
     parser.read_string((UNITS / name).read_text(encoding="utf-8"))
-    assert {"Unit", "Service", "Install"} <= set(parser.sections()), name
+    assert {"Unit", "Service"} <= set(parser.sections()) or {"Unit", "Timer"} <= set(parser.sections()), name
     return parser
 
 
@@ -64,7 +64,9 @@ def test_wsgi_module_defines_the_app_gunicorn_and_flask_load():
 
 
 def test_systemd_web_unit_migrates_then_runs_gunicorn_with_the_repository_config(app):
-    service = _unit("crm-web.service")["Service"]
+    unit = _unit("crm-web.service")
+    service = unit["Service"]
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
     _cli_command(app, shlex.split(service["ExecStartPre"]))
     assert shlex.split(service["ExecStartPre"])[3:] == ["crm", "init"]
     _gunicorn_argv_is_ours(shlex.split(service["ExecStart"]))
@@ -78,13 +80,31 @@ def test_systemd_scheduler_unit_runs_the_one_scheduler_after_the_web_unit(app):
     _cli_command(app, argv)
     assert argv[3:] == ["crm", "scheduler"]
     assert "crm-web.service" in unit["Unit"]["After"].split()
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
     assert service["KillSignal"] == "SIGINT"  # the command ends cleanly on it (KeyboardInterrupt)
     web = _unit("crm-web.service")["Service"]
     for key in ("User", "WorkingDirectory", "EnvironmentFile", "StateDirectory"):
         assert service[key] == web[key], key
-    units = [p.name for p in UNITS.glob("*.service")]
+    units = [p.name for p in UNITS.glob("*.service")]  # the scheduler runs in exactly one unit
     assert [n for n in units if "crm scheduler" in (UNITS / n).read_text(encoding="utf-8")] == [
         "crm-scheduler.service"]
+
+
+def test_systemd_backup_timer_starts_the_backup_unit_which_runs_crm_backup(app):
+    assert _unit("crm-backup.timer")["Timer"]["OnCalendar"]
+    service = _unit("crm-backup.service")["Service"]
+    argv = shlex.split(service["ExecStart"])
+    _cli_command(app, argv[:-1])
+    assert argv[3:] == ["crm", "backup", "/var/backups/crm"] and service["Type"] == "oneshot"
+    assert service["EnvironmentFile"] == _unit("crm-web.service")["Service"]["EnvironmentFile"]
+
+
+def test_every_unit_the_readme_installs_is_in_deploy():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("crm-web", "crm-scheduler", "crm-backup.timer"):
+        assert f" {name}" in readme, name
+    assert sorted(p.name for p in UNITS.iterdir()) == [
+        "crm-backup.service", "crm-backup.timer", "crm-scheduler.service", "crm-web.service", "crm.env.example"]
 
 
 def _env_example() -> dict[str, str]:
