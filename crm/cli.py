@@ -22,6 +22,25 @@ def _system_actor():
                 is_active_user=True, password_hash="!")
 
 
+class _Steps:
+    """Progress of a long command, one line per tenth of the way on stderr: readable in a terminal, the journal
+    and `docker compose logs` alike (a bar redrawn in place is one garbled line there), and stdout keeps only
+    the result."""
+
+    def __init__(self, what: str):
+        self.what, self.shown = what, -1
+
+    def __call__(self, done: int, total: int) -> None:
+        tenth = 10 * done // total if total else 10
+        if tenth > self.shown:
+            self.shown = tenth
+            click.echo(f"  {done:,} / {total:,} {self.what} ({100 * done // total if total else 100}%)", err=True)
+
+
+def _line(text: str) -> None:
+    click.echo(text, err=True)
+
+
 @crm_cli.command("init")
 def init_command():
     """Create or upgrade the schema and load reference data (idempotent; no demo data)."""
@@ -38,7 +57,7 @@ def seed_demo_command(size):
     import time
 
     started = time.perf_counter()
-    result = demo.seed_demo(size, progress=click.echo)
+    result = demo.seed_demo(size, progress=_line)
     click.echo("demo city: " + ", ".join(f"{k} +{v}" for k, v in result.items())
                + f"  ({time.perf_counter() - started:.1f} s)")
 
@@ -196,7 +215,8 @@ def reindex_command(check, procs):
         click.echo("the search index matches the database")
         return
     started = time.perf_counter()
-    count = indexing.rebuild(procs=procs or min(4, os.cpu_count() or 1))
+    click.echo("reading leads and projects …", err=True)
+    count = indexing.rebuild(procs=procs or min(4, os.cpu_count() or 1), progress=_Steps("leads and projects"))
     click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")
 
 
@@ -235,4 +255,51 @@ def restore_command(path, yes):
         click.echo(f"restored, but row counts differ from the manifest: {differ}", err=True)
         sys.exit(1)
     click.echo(f"restored {sum(result['found'].values())} rows; rebuilding the search index …")
-    click.echo(f"indexed {indexing.rebuild()} documents")
+    click.echo(f"indexed {indexing.rebuild(progress=_Steps('leads and projects'))} documents")
+
+
+@crm_cli.command("import")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, exists=True))
+@click.option("--county", "county_code", default=None,
+              help="code of the county the leads belong to, e.g. 610902 (default: the user's county, else the city)")
+@click.option("--mode", type=click.Choice(["skip", "update", "create"]), default="skip",
+              help="what a row matching an existing lead does (as on the import page)")
+@click.option("--as", "username", default=None,
+              help="import as this user (their permissions, their name on the leads); default: the command line")
+def import_command(path, county_code, mode, username):
+    """Import leads from a CSV or XLSX FILE with the columns guessed from its headers, as the import page would."""
+    from pathlib import Path
+
+    from crm.services import imports
+    from crm.services.errors import Conflict, PermissionDenied
+
+    actor = _system_actor()
+    if username:
+        actor = users.user_by_username(username)
+        if actor is None:
+            raise click.ClickException(f"no user {username}")
+    county_id = None
+    if county_code:
+        county = counties.county_by_code(county_code)
+        if county is None:
+            raise click.ClickException(f"unknown county code {county_code}")
+        county_id = county.id
+    file = Path(path)
+    try:
+        batch = imports.start_import(actor, file.name, file.read_bytes(), duplicate_mode=mode,
+                                     owner_county_id=county_id, now=datetime.now(UTC))
+        headers = imports.preview(actor, batch.id)["headers"]
+        click.echo(f"import #{batch.id}: {batch.total_rows:,} rows; columns "
+                   + ", ".join(f"{field} <- {headers[column]}" for field, column in batch.mapping.items()), err=True)
+        batch = imports.launch_import(actor, batch.id, now=datetime.now(UTC), progress=_Steps("rows"))
+    except InvalidInput as error:
+        for field, messages in error.errors.items():
+            click.echo(f"{field}: {'; '.join(str(m) for m in messages)}", err=True)
+        sys.exit(1)
+    except (Conflict, PermissionDenied) as error:
+        raise click.ClickException(str(error) or type(error).__name__) from None
+    click.echo(f"import #{batch.id} {batch.status}: {batch.created_count} created, {batch.updated_count} updated, "
+               f"{batch.skipped_count} skipped, {batch.error_count} rejected"
+               + (f" ({batch.error})" if batch.error else ""))
+    if batch.status != "done":
+        sys.exit(1)

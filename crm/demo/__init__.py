@@ -53,7 +53,7 @@ def _touch_leads(demo: Demo) -> None:
         lead.updated_at = max(lead.updated_at, last)
 
 
-def _small(demo: Demo) -> dict:
+def _small(demo: Demo, progress: Callable[[str], None] | None = None) -> dict:
     counts: dict[str, int] = {}
 
     def add(part: dict) -> None:
@@ -64,6 +64,8 @@ def _small(demo: Demo) -> dict:
                          ("interactions", activity.build_interactions), ("events", projects.build_events),
                          ("projects", projects.build_projects), ("followups", followups.build_followups),
                          ("targets", projects.build_targets), ("notifications", followups.build_notifications)):
+        if progress:
+            progress(f"  small city: {label}")
         demo.rng = demo.stream(label)
         add(build(demo))
     db.session.flush()
@@ -75,7 +77,8 @@ def seed_demo(size: str = "small", *, now: datetime | None = None, leads: int | 
               progress: Callable[[str], None] | None = None) -> dict:
     """Add what is missing of the demo city and return what was added; running it twice adds nothing.
 
-    `leads` overrides the large city's total (tests use a few hundred); `progress` hears about bulk chunks.
+    `leads` overrides the large city's total (tests use a few hundred); `progress` hears each step as a line
+    of text (the small city's parts, the large city's chunks of leads).
     """
     if size not in ("small", "large"):
         raise ValueError(f"unknown demo size {size!r}")
@@ -86,7 +89,7 @@ def seed_demo(size: str = "small", *, now: datetime | None = None, leads: int | 
     demo.industries = {i.code: i for i in db.session.scalars(select(Industry))}
     counts = {"users": add_people(demo)}
     if not _seeded("small"):
-        counts.update(_small(demo))
+        counts.update(_small(demo, progress))
         _mark(demo, "small")
     db.session.commit()
     if size == "large" and not _seeded("large"):

@@ -4,6 +4,7 @@ keeps what was done). Row rules live in crm.services.imports; nothing here is ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -74,8 +75,9 @@ def _system_actor() -> User:
 
 
 class Importer:
-    def __init__(self, batch: ImportBatch):
+    def __init__(self, batch: ImportBatch, progress: Callable[[int, int], None] | None = None):
         self.batch_id = batch.id
+        self.progress = progress
         self.mode = batch.duplicate_mode
         self.county_id = batch.owner_county_id
         self.mapping = {k: int(v) for k, v in (batch.mapping or {}).items()}
@@ -259,6 +261,11 @@ class Importer:
                                 "skipped": batch.skipped_count, "rejected": batch.error_count})
         db.session.commit()
         self._index(inserted, [target.id for _n, target, _c in chunk.updates])
+        if self.progress and chunk.rows:
+            processed, total = db.session.execute(select(ImportBatch.processed_rows, ImportBatch.total_rows)
+                                                  .where(ImportBatch.id == self.batch_id)).one()
+            db.session.rollback()  # the read opened no lasting transaction (on SQLite: no lock held)
+            self.progress(processed, max(total, processed))
 
     def _index(self, inserted: tuple[list[dict], list[dict], list[dict]], updated_ids: list[int]) -> None:
         """Updated leads through the usual hook (few, and they are in the index already); new ones are

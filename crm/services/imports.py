@@ -13,6 +13,7 @@ import tempfile
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -473,9 +474,10 @@ def preview(actor: User, batch_id: int) -> dict:
 
 
 def launch_import(actor: User, batch_id: int, *, mapping=None, duplicate_mode: str | None = None,
-                  now: datetime) -> ImportBatch:
+                  now: datetime, progress: Callable[[int, int], None] | None = None) -> ImportBatch:
     """Confirm a pending batch (optionally with a new mapping or mode) and run it: inline when small,
-    else in this process's background worker (the page polls the batch's progress)."""
+    else in this process's background worker (the page polls the batch's progress). With `progress` (the
+    CLI) it runs inline whatever its size, and progress(processed_rows, total_rows) hears after each chunk."""
     batch = get_batch(actor, batch_id)
     require(actor, "import.create")
     if batch.status != "pending":
@@ -496,8 +498,8 @@ def launch_import(actor: User, batch_id: int, *, mapping=None, duplicate_mode: s
         raise InvalidInput({"mapping": [_l("Choose the column that holds the name.")]})
     batch_id, total = batch.id, batch.total_rows
     db.session.commit()
-    if total and total <= _config("IMPORT_INLINE_ROWS", 2000):
-        return run_import(batch_id)
+    if progress is not None or (total and total <= _config("IMPORT_INLINE_ROWS", 2000)):
+        return run_import(batch_id, progress=progress)
     if _claim(batch_id):
         _submit(current_app._get_current_object(), batch_id)
     return db.session.get(ImportBatch, batch_id)
@@ -545,10 +547,10 @@ def _run_in_app(app, batch_id: int) -> None:
             db.session.remove()
 
 
-def run_import(batch_id: int) -> ImportBatch:
+def run_import(batch_id: int, progress: Callable[[int, int], None] | None = None) -> ImportBatch:
     """Run a pending batch in this thread (the CLI, tests and small uploads); returns the finished batch."""
     if _claim(batch_id):
-        _execute(batch_id)
+        _execute(batch_id, progress)
     db.session.expire_all()
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None:
@@ -589,12 +591,12 @@ def fail_stale_imports(now: datetime | None = None) -> int:
     return len(stale)
 
 
-def _execute(batch_id: int) -> None:
+def _execute(batch_id: int, progress: Callable[[int, int], None] | None = None) -> None:
     from crm.services.import_runner import Importer  # the engine imports this module's row rules
 
     batch = db.session.get(ImportBatch, batch_id)
     try:
-        Importer(batch).run()
+        Importer(batch, progress=progress).run()
     except SpreadsheetError as error:
         _finish_failed(batch_id, file_error_message(error))
     except Exception as error:  # noqa: BLE001  (any failure must end the batch, not leave it 'running')

@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
@@ -414,28 +414,37 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
         _reconcile_lock.release()
 
 
-def all_documents(chunk: int = CHUNK) -> Iterator[dict]:
-    """Every live lead and project as doc dicts, loaded in chunks (the session is cleared between them)."""
+def all_documents(chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> Iterator[dict]:
+    """Every live lead and project as doc dicts, loaded in chunks (the session is cleared between them);
+    `progress(done, total)` hears after each chunk how many of the rows have been read."""
     ref = Reference()
+    todo = []
     for model, doc_type in ((Lead, "lead"), (Project, "project")):
         stmt = select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
         if model is Lead:
             stmt = stmt.where(Lead.merged_into_id.is_(None))
-        ids = list(db.session.scalars(stmt))
+        todo.append((doc_type, list(db.session.scalars(stmt))))
+    total, done = sum(len(ids) for _t, ids in todo), 0
+    for doc_type, ids in todo:
         for start in range(0, len(ids), chunk):
-            docs, _gone = _LOADERS[doc_type](ids[start:start + chunk], ref)
+            part = ids[start:start + chunk]
+            docs, _gone = _LOADERS[doc_type](part, ref)
             yield from docs
             db.session.expunge_all()
+            done += len(part)
+            if progress:
+                progress(done, total)
 
 
-def rebuild(procs: int = 1) -> int:
+def rebuild(procs: int = 1, progress: Callable[[int, int], None] | None = None) -> int:
     """Replace the whole index from the database; searches see the old one until the commit. Several
-    processes pay off only for a large city (starting them costs about a second)."""
+    processes pay off only for a large city (starting them costs about a second). `progress(done, total)`
+    hears how many leads and projects have been read (the index commit follows the last one)."""
     if db.session.scalar(select(func.count(Lead.id))) < 5000:
         procs = 1
     upto = search_outbox.high_water()  # every document is read after this: the entries up to it are done
     with reading():  # minutes at city scale: a deferred read, so writers (the scheduler, users) go on meanwhile
-        count = search_index().rebuild(all_documents(), procs=procs)
+        count = search_index().rebuild(all_documents(progress=progress), procs=procs)
     search_outbox.remove([], upto=upto)
     return count
 

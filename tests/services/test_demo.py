@@ -59,13 +59,17 @@ def _fresh(app) -> None:
         load_reference_industries()
 
 
+SMALL_STEPS: list[str] = []  # what seeding the module's city reported as it went
+
+
 @pytest.fixture(scope="module")
 def city(database_url, tmp_path_factory):
     """An app whose database holds the small demo city seeded at NOW (emptied again after the module)."""
     app = create_app(base_config(database_url, str(tmp_path_factory.mktemp("demo"))))
     _fresh(app)
+    SMALL_STEPS.clear()
     with app.app_context():
-        seed_demo("small", now=NOW)
+        seed_demo("small", now=NOW, progress=SMALL_STEPS.append)
     yield app
     _empty_tables(app)
     with app.app_context():
@@ -87,6 +91,12 @@ def test_seed_demo_twice_adds_nothing_the_second_time(city):
         assert counts() == before
     assert result == {"users": 0}
     assert before["Lead"] >= 380 and before["Interaction"] >= 700 and before["Project"] >= 100
+
+
+def test_seed_demo_small_reports_each_part_of_the_city_as_it_goes(city):
+    assert [line.strip() for line in SMALL_STEPS] == [
+        f"small city: {part}" for part in ("leads", "trips", "interactions", "events", "projects", "followups",
+                                           "targets", "notifications")]
 
 
 def test_seed_demo_small_has_every_lead_kind_with_realistic_fields(city):
@@ -296,7 +306,8 @@ def test_seed_demo_large_adds_bulk_leads_up_to_the_total_once(city):
         progress: list[str] = []
         result = seed_demo("large", now=NOW, leads=small + 300, progress=progress.append)
         assert result["leads"] == 300 and result["contacts"] >= 300 and result["interactions"] > 200
-        assert db.session.scalar(select(func.count()).select_from(Lead)) == small + 300 and progress
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == small + 300
+        assert progress[-1].strip() == "300 / 300 leads"
         again = seed_demo("large", now=NOW, leads=small + 600)
         assert again == {"users": 0}
         bulk_leads = list(db.session.scalars(select(Lead).order_by(Lead.id.desc()).limit(300)))
