@@ -40,6 +40,7 @@ from crm.models import (
     Project,
     User,
 )
+from crm.models.lead import PERSON_KINDS
 from crm.search import SearchIndex
 from crm.services import search_fallback, search_outbox
 from crm.services.permissions import require, rule
@@ -134,7 +135,8 @@ def lead_document(lead: Lead, ref: Reference | None = None, recent: list[str] | 
         "type": "lead", "id": lead.id, "name": lead.name, "company": lead.name,
         "version": _version(lead.updated_at, latest_interaction,
                             *_lead_parts(ref, lead.industry_id, lead.home_county_id, tags, stamp)),
-        "person_names": [c.name for c in contacts], "titles": [c.title for c in contacts if c.title],
+        # A 乡贤's or 顾问's own name is a person's: indexed with its surname reading, as the contacts' are.
+        "person_names": [lead.name] * (lead.kind in PERSON_KINDS) + [c.name for c in contacts], "titles": [c.title for c in contacts if c.title],
         "industry_ids": [i.id for i in chain], "industry_text": ref.industry_text(lead.industry_id),
         "tags": tags, "origin_region": lead.origin_region, "home_county": ref.counties.get(lead.home_county_id),
         "notes": lead.notes, "interactions": recent, "county_id": lead.owner_county_id, "kind": lead.kind,

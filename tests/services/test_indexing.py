@@ -82,6 +82,23 @@ def test_contact_details_cannot_be_searched(app, actor):
         assert len(found(actor(), "李强")) == 1
 
 
+def test_a_person_leads_own_name_is_found_by_its_surname_reading(app, actor):
+    """Issue 14 item 11: a 乡贤 or 顾问 without a contact of the same name was found by danzhenhua only."""
+    with app.app_context():
+        shan = add_lead("单振华", kind="hometown_entrepreneur")
+        zeng = add_lead("曾德厚", kind="adviser")
+        yuchi = add_lead("尉迟青山", kind="adviser")
+        canteen = add_lead("单位食堂服务公司", kind="enterprise")
+        assert found(actor(), "shanzhenhua") == [shan]
+        assert found(actor(), "szh") == [shan]
+        assert found(actor(), "zengdehou") == [zeng]
+        assert found(actor(), "zengdh") == [zeng]
+        assert found(actor(), "yuchiqingshan") == [yuchi]
+        # A company name keeps the everyday reading of 单.
+        assert canteen in found(actor(), "danwei")
+        assert found(actor(), "shanweishitang") == []
+
+
 def test_industry_search_finds_sub_industries_and_synonyms(app, actor):
     with app.app_context():
         bio = add_lead("安康生物科技", industry="bio_pharma")
@@ -593,3 +610,20 @@ def test_the_database_answer_takes_any_string(app, actor, q):
         assert result["from_database"] is True
         assert other not in [i["id"] for i in result["items"]]
         assert found(actor(), "百分号%") == [lead_id]
+
+
+def test_reindex_recomputes_stale_stored_pinyin_keys_without_marking_an_edit(app, runner):
+    """Leads stored before a surname reading was known keep danzhenhua until `flask crm reindex` recomputes them."""
+    with app.app_context():
+        person = add_lead("单振华", kind="hometown_entrepreneur", pinyin_full="danzhenhua", pinyin_initials="dzh")
+        company = add_lead("单位食堂服务公司", kind="enterprise", pinyin_full="danweishitangfuwugongsi",
+                           pinyin_initials="dwstfwgs")
+        before = db.session.get(Lead, person).updated_at
+    result = runner.invoke(args=["crm", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "pinyin keys recomputed for 1 leads" in result.output
+    with app.app_context():
+        lead = db.session.get(Lead, person)
+        assert (lead.pinyin_full, lead.pinyin_initials) == ("shanzhenhua", "szh")
+        assert lead.updated_at == before
+        assert db.session.get(Lead, company).pinyin_initials == "dwstfwgs"
