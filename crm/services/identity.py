@@ -80,6 +80,15 @@ def _split_landline(text: str) -> tuple[str, str]:
     return digits[:area_length], digits[area_length:area_length + 8]
 
 
+def landline_key(s: str | None) -> tuple[str, str] | None:
+    """(area code or "", local number) of a mainland landline, extension dropped; None for a mobile or a number
+    too short to name one line (fewer than 7 local digits)."""
+    if not s or normalise_mobile(s) is not None:
+        return None
+    area, local = _split_landline(s)
+    return (area, local) if len(local) >= 7 else None
+
+
 # --- masking (PIPL: another county's contacts stay hidden until a logged reveal) -------------------------
 
 _STARS = "****"

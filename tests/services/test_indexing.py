@@ -627,3 +627,72 @@ def test_reindex_recomputes_stale_stored_pinyin_keys_without_marking_an_edit(app
         assert (lead.pinyin_full, lead.pinyin_initials) == ("shanzhenhua", "szh")
         assert lead.updated_at == before
         assert db.session.get(Lead, company).pinyin_initials == "dwstfwgs"
+
+
+# ---- contact identifiers (issue 14 item 13) ------------------------------------------------------------
+
+def _contact(name: str, **values) -> dict:
+    from crm.services.identity import normalise_mobile
+
+    return {"name": name, "mobile_key": normalise_mobile(values.get("mobile")), **values}
+
+
+def _answer(actor, q, **filters) -> dict:
+    result = indexing.search_leads(actor, q, filters)
+    return {k: v for k, v in result.items() if k != "terms"}  # terms repeat the query typed
+
+
+def test_own_countys_lead_is_found_by_a_contacts_mobile(app, actor):
+    with app.app_context():
+        lead_id = add_lead("紫阳魔芋公司", county="610924",
+                           contacts=[_contact("李强", mobile="139 1234 5678")])
+        assert found(actor(), "13912345678") == [lead_id]
+        assert found(actor(), "+86 139-1234-5678") == [lead_id]
+        result = indexing.search_leads(actor(), "13912345678")
+        assert result["total"] == 1 and result["items"][0]["name"] == "紫阳魔芋公司"
+        assert result["items"][0]["highlights"] == {}
+        assert result["facets"]["county"] == [{"id": county_by_code("610924").id, "name": "紫阳县", "count": 1}]
+        assert found(actor(), "13912345678", kind="adviser") == []
+
+
+def test_another_countys_mobile_gives_the_same_answer_as_a_number_nobody_has(app, actor):
+    with app.app_context():
+        add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("李强", mobile="13912345678",
+                                                                     email="li@konjac.cn", wechat="konjac_li")])
+        for q, nobody in (("13912345678", "13987654321"), ("li@konjac.cn", "nobody@konjac.cn"),
+                          ("konjac_li", "konjac_nobody")):
+            assert found(actor(), q) == []
+            assert _answer(actor(), q) == _answer(actor(), nobody)
+
+
+def test_another_countys_lead_is_found_by_mobile_after_a_reveal(app, actor):
+    from crm.services.leads import reveal_contacts
+
+    with app.app_context():
+        lead_id = add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("李强", mobile="13912345678")])
+        other = add_lead("汉滨茶业公司", county="610902", contacts=[_contact("王芳", mobile="13700000001")])
+        assert found(actor(), "13912345678") == []
+        reveal_contacts(actor(), lead_id, now=NOW)
+        assert found(actor(), "13912345678") == [lead_id]
+        assert found(actor(), "13700000001") == []  # a reveal opens that lead only
+        assert other
+
+
+def test_city_staff_find_any_countys_lead_by_mobile(app, make_user):
+    ref = make_user("city_staff", None)
+    with app.app_context():
+        lead_id = add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("李强", mobile="13912345678")])
+        assert found(db.session.get(User, ref.id), "13912345678") == [lead_id]
+
+
+def test_own_countys_lead_is_found_by_email_wechat_id_and_landline(app, actor):
+    with app.app_context():
+        lead_id = add_lead("紫阳魔芋公司", county="610924", contacts=[_contact(
+            "李强", email="Li.Qiang@Konjac.cn", wechat="Konjac_Li", phone="0915-3212345")])
+        add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("王芳", phone="0915-3212345")])
+        assert found(actor(), "li.qiang@konjac.cn") == [lead_id]
+        assert found(actor(), "konjac_li") == [lead_id]
+        assert found(actor(), "09153212345") == [lead_id]
+        assert found(actor(), "3212345") == [lead_id]
+        assert found(actor(), "029-3212345") == []
+        assert found(actor(), "konjac") == []  # an identifier is matched whole, never by a part
