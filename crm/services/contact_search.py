@@ -21,8 +21,11 @@ from crm.services.permissions import is_city_level
 LIMIT = 50  # an identifier names one person; more matches than this are not a lookup any more
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# WeChat's own rule for an id: 6–20 letters, digits, _ or -, starting with a letter.
+# WeChat's own rule for an id: 6–20 letters, digits, _ or -, starting with a letter. Only ids with a digit, _ or -
+# are looked up: e-mail and WeChat ids have no index (a scan of every contact costs ~100 ms at 200,000), and
+# letters alone are what every pinyin query looks like (shanzhenhua), which must stay a few ms.
 _WECHAT_RE = re.compile(r"[A-Za-z][-_A-Za-z0-9]{5,19}")
+_NOT_ONLY_LETTERS = re.compile(r"[-_0-9]")
 _PHONE_RE = re.compile(r"[0-9+()\-‐‑‒–—\s]{7,}")
 
 
@@ -30,10 +33,10 @@ def _exact(text: str) -> list:
     """SQL conditions on Contact matching text as a mobile, e-mail or WeChat id; [] when it is none of them."""
     mobile = identity.normalise_mobile(text)
     if mobile:
-        return [Contact.mobile_key == mobile, Contact.wechat == mobile]  # many use their mobile as WeChat id
+        return [Contact.mobile_key == mobile]  # indexed; a WeChat id equal to the mobile would need a scan
     if _EMAIL_RE.fullmatch(text):
         return [func.lower(func.trim(Contact.email)) == text.lower()]
-    if _WECHAT_RE.fullmatch(text):
+    if _WECHAT_RE.fullmatch(text) and _NOT_ONLY_LETTERS.search(text):
         return [func.lower(func.trim(Contact.wechat)) == text.lower()]
     return []
 
