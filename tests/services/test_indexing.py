@@ -74,7 +74,7 @@ def test_lead_document_has_industry_ancestors_and_synonyms_and_no_contact_detail
             assert secret not in text
 
 
-def test_contact_details_cannot_be_searched(app, actor):
+def test_another_countys_contact_details_cannot_be_searched(app, actor):
     with app.app_context():
         add_lead("岚皋魔芋公司", contacts=[{"name": "李强", "mobile": "13912345678", "wechat": "konjac_li"}])
         assert found(actor(), "13912345678") == []
