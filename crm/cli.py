@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from crm.services import counties, demo, industries, tokens, users
+from crm.services import counties, demo, industries, leads, tokens, users
 from crm.services.errors import InvalidInput
 
 crm_cli = AppGroup("crm", help="招商客商管理平台 commands.")
@@ -196,7 +196,9 @@ def run_jobs_command(now_text, only):
 @click.option("--check", is_flag=True, help="only report drift (missing, stale, extra); exit 1 when there is any")
 @click.option("--procs", default=None, type=int, help="analysis processes for the rebuild (default: CPU count, max 4)")
 def reindex_command(check, procs):
-    """Rebuild the search index from the database, or with --check report how far it drifted."""
+    """Rebuild the search index from the database, or with --check report how far it drifted. The rebuild first
+    recomputes the leads' stored pinyin keys (typeahead, duplicate checks, sorting by name), which a change to the
+    surname readings leaves stale; the index itself is rebuilt on start whenever its schema version changes."""
     import os
     import time
 
@@ -215,6 +217,8 @@ def reindex_command(check, procs):
         click.echo("the search index matches the database")
         return
     started = time.perf_counter()
+    refreshed = leads.refresh_pinyin_keys()
+    click.echo(f"pinyin keys recomputed for {refreshed} leads")
     click.echo("reading leads and projects …", err=True)
     count = indexing.rebuild(procs=procs or min(4, os.cpu_count() or 1), progress=_Steps("leads and projects"))
     click.echo(f"indexed {count} documents in {time.perf_counter() - started:.1f}s")

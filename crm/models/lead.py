@@ -23,6 +23,9 @@ class LeadKind(StrEnum):
     FOREIGN_INVESTOR = "foreign_investor"
 
 
+# Kinds whose name is a person's (乡贤, 顾问): its pinyin reads a surname at its head as a surname (crm.surnames).
+PERSON_KINDS = frozenset({LeadKind.ADVISER.value, LeadKind.HOMETOWN_ENTREPRENEUR.value})
+
 class LeadStatus(StrEnum):
     NEW = "new"
     ENGAGED = "engaged"

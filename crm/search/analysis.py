@@ -15,6 +15,8 @@ from pypinyin import lazy_pinyin
 from pypinyin.core import Pinyin
 from whoosh.analysis import Token, Tokenizer
 
+from crm.surnames import surname_reading
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run is either CJK characters or other letters/digits; everything else separates.
 RUN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
@@ -157,19 +159,9 @@ def starts(text: str, max_n: int = 4) -> list[str]:
     return [s[:k] for k in range(1, min(max_n, len(s)) + 1)]
 
 
-# Surnames whose reading differs from the everyday one; used only for people's names.
-SURNAMES = {
-    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "区": "ou", "朴": "piao", "查": "zha",
-    "盖": "ge", "乐": "yue", "覃": "qin", "尉": "yu", "缪": "miao", "翟": "zhai", "种": "chong",
-    "繁": "po", "员": "yun", "召": "shao", "秘": "bi", "折": "she", "阚": "kan", "薄": "bo",
-    "隗": "wei", "牟": "mu", "莘": "xin", "句": "gou", "黑": "he", "都": "du", "郇": "huan",
-}
-COMPOUND_SURNAMES = {"尉迟": ("yu", "chi"), "长孙": ("zhang", "sun"), "单于": ("chan", "yu"),
-                     "万俟": ("mo", "qi"), "澹台": ("tan", "tai")}
-
-
 def char_pinyin(text: str, person: bool = False) -> list[str | None]:
-    """One pinyin unit per character of text (None for separators); letters and digits stand for themselves."""
+    """One pinyin unit per character of text (None for separators); letters and digits stand for themselves.
+    person: text is a person's name, so a surname at its head takes its surname reading (crm.surnames)."""
     units: list[str | None] = [None] * len(text)
     for m in RUN_RE.finditer(text):
         run, start = m.group(0), m.start()
@@ -182,12 +174,12 @@ def char_pinyin(text: str, person: bool = False) -> list[str | None]:
             pys = [lazy_pinyin(ch)[0] for ch in run]
         for i, py in enumerate(pys):
             units[start + i] = py.lower()
-    if person and text:
-        head = COMPOUND_SURNAMES.get(text[:2])
-        if head:
-            units[0], units[1] = head
-        elif text[0] in SURNAMES:
-            units[0] = SURNAMES[text[0]]
+    found = surname_reading(text) if person else None
+    if found:
+        # The given name converted on its own, as crm.services.identity does for the stored keys: pypinyin's
+        # words over the whole name could join the surname to it (曾经|理 rather than 曾|经理).
+        surname, syllables = found
+        return [*syllables, *char_pinyin(text[len(surname):])]
     return units
 
 
@@ -239,7 +231,8 @@ def pinyin_keys(text: str, person: bool = False, max_chars: int = 24) -> tuple[s
                 initials.add("".join(u[0] for u in tail))
         if person and len(units) > 1 and None not in units[:2]:
             # The surname in full and the given name by initials, as people often type it: `zhangsb`.
-            head = 2 if text[:2] in COMPOUND_SURNAMES else 1
+            found = surname_reading(text)
+            head = len(found[0]) if found else 1
             rest = units[head:]
             if rest and None not in rest:
                 full.add("".join(units[:head]) + "".join(u[0] for u in rest))

@@ -24,7 +24,7 @@ from .analysis import (
 
 # Bump when fields or analysis change: an index built with another version is recreated empty and
 # the services' reconcile/reindex refills it from the database.
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 
 # Free-text fields segmented by jieba that a user's words may match (each word may match any of them).
 # Three matching fields rather than one per key: each extra field is one more matcher in every query's

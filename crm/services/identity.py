@@ -9,6 +9,8 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.core import Pinyin
 from rapidfuzz import fuzz
 
+from crm.surnames import surname_reading
+
 # --- 统一社会信用代码 (GB 32100-2015) -------------------------------------------------------------------
 
 _USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -76,6 +78,15 @@ def _split_landline(text: str) -> tuple[str, str]:
         return "", digits
     area_length = 3 if digits[1] in "12" else 4  # 010 and 020–029 are the only three-digit area codes
     return digits[:area_length], digits[area_length:area_length + 8]
+
+
+def landline_key(s: str | None) -> tuple[str, str] | None:
+    """(area code or "", local number) of a mainland landline, extension dropped; None for a mobile or a number
+    too short to name one line (fewer than 7 local digits)."""
+    if not s or normalise_mobile(s) is not None:
+        return None
+    area, local = _split_landline(s)
+    return (area, local) if len(local) >= 7 else None
 
 
 # --- masking (PIPL: another county's contacts stay hidden until a logged reveal) -------------------------
@@ -211,16 +222,6 @@ def name_similarity(a: str | None, b: str | None) -> float:
 
 # --- pinyin keys for typeahead ----------------------------------------------------------------------------
 
-# Surnames read differently from the character's everyday reading, which is what pypinyin picks.
-_SURNAME_READINGS = {
-    "尉迟": "yu chi", "万俟": "mo qi", "单于": "chan yu", "长孙": "zhang sun",
-    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "区": "ou", "朴": "piao", "查": "zha", "盖": "ge",
-    "乐": "yue", "覃": "qin", "尉": "yu", "翟": "zhai", "缪": "miao", "种": "chong", "繁": "po", "秘": "bi",
-    "召": "shao", "员": "yun",
-}
-_SURNAMES_LONGEST_FIRST = sorted(_SURNAME_READINGS, key=len, reverse=True)
-
-
 def _ascii_key(parts: list[str]) -> str:
     return re.sub(r"[^a-z0-9]", "", "".join(parts).lower())
 
@@ -236,9 +237,9 @@ def pinyin_keys(text: str | None, *, person: bool = False) -> tuple[str, str]:
     full: list[str] = []
     initials: list[str] = []
     if person:
-        surname = next((s for s in _SURNAMES_LONGEST_FIRST if text.startswith(s)), None)
-        if surname:
-            syllables = _SURNAME_READINGS[surname].split()
+        found = surname_reading(text)
+        if found:
+            surname, syllables = found
             full += syllables
             initials += [s[0] for s in syllables]
             text = text[len(surname):]

@@ -40,8 +40,9 @@ from crm.models import (
     Project,
     User,
 )
+from crm.models.lead import PERSON_KINDS
 from crm.search import SearchIndex
-from crm.services import search_fallback, search_outbox
+from crm.services import contact_search, search_fallback, search_outbox
 from crm.services.permissions import require, rule
 from crm.transactions import reading
 
@@ -135,7 +136,8 @@ def lead_document(lead: Lead, ref: Reference | None = None, recent: list[str] | 
         "type": "lead", "id": lead.id, "name": lead.name, "company": lead.name,
         "version": _version(lead.updated_at, latest_interaction,
                             *_lead_parts(ref, lead.industry_id, lead.home_county_id, tags, stamp)),
-        "person_names": [c.name for c in contacts], "titles": [c.title for c in contacts if c.title],
+        # A 乡贤's or 顾问's own name is a person's: indexed with its surname reading, as the contacts' are.
+        "person_names": [lead.name] * (lead.kind in PERSON_KINDS) + [c.name for c in contacts], "titles": [c.title for c in contacts if c.title],
         "industry_ids": [i.id for i in chain], "industry_text": ref.industry_text(lead.industry_id),
         "tags": tags, "origin_region": lead.origin_region, "home_county": ref.counties.get(lead.home_county_id),
         "notes": lead.notes, "interactions": recent, "county_id": lead.owner_county_id, "kind": lead.kind,
@@ -489,10 +491,44 @@ def search_leads(actor: User, q: str | None, filters: dict | None = None, sort: 
                                         industries=ref.industries)
     else:
         result = search_index().search(q, filters=filters, sort=sort, page=page, per_page=per_page)
+    _add_contact_matches(result, contact_search.lead_ids(actor, q, filters), ref)
     items = _with_rows(result.items, ref)
     return {"total": result.total, "page": result.page, "per_page": result.per_page, "sort": result.sort,
             "terms": result.terms, "items": items, "facets": _named_facets(result.facets, ref),
             "from_database": from_database}
+
+
+def _add_contact_matches(result, lead_ids: list[int], ref: Reference) -> None:
+    """Leads found by a contact identifier (crm.services.contact_search) go first on page 1 and are left out of
+    the index's items on every page; total and facets count them. A lead the index also matched on another page
+    is counted twice in total (the index is not asked again: identifiers rarely match indexed text)."""
+    if not lead_ids:
+        return
+    found = set(lead_ids)
+    on_page = {i["id"] for i in result.items if i["type"] == "lead" and i["id"] in found}
+    result.items = [i for i in result.items if not (i["type"] == "lead" and i["id"] in found)]
+    extra = [i for i in lead_ids if i not in on_page]
+    result.total += len(extra)
+    if result.page == 1:
+        result.items[:0] = [{"type": "lead", "id": i, "name": "", "score": None, "highlights": {}}
+                            for i in lead_ids]
+    rows = db.session.execute(select(Lead.id, Lead.industry_id, Lead.owner_county_id, Lead.kind, Lead.status,
+                                     Lead.is_key).where(Lead.id.in_(extra))).all()
+    for _id, industry_id, county_id, kind, status, is_key in rows:
+        values = {"industry": [i.id for i in ref.chain(industry_id)], "county": [county_id], "kind": [kind],
+                  "status": [status], "is_key": [bool(is_key)]}
+        for group, vals in values.items():
+            key = "id" if group in ("industry", "county") else "value"
+            for value in vals:
+                if value is None:
+                    continue
+                entry = next((f for f in result.facets.setdefault(group, []) if f[key] == value), None)
+                if entry is None:
+                    result.facets[group].append({key: value, "count": 1})
+                else:
+                    entry["count"] += 1
+    for group in result.facets:
+        result.facets[group].sort(key=lambda f: -f["count"])
 
 
 def index_filling() -> bool:

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 
 from crm.extensions import db
 from crm.models import (
@@ -22,6 +22,7 @@ from crm.models import (
     SourceChannel,
     User,
 )
+from crm.models.lead import PERSON_KINDS
 from crm.services import audit, identity, industries, versions
 from crm.services.errors import Conflict, InvalidInput, NotFound
 from crm.services.permissions import can, is_city_level, require, rule, same_county
@@ -35,7 +36,6 @@ except ImportError:  # pragma: no cover
 KINDS = [k.value for k in LeadKind]
 STATUSES = [s.value for s in LeadStatus]
 CHANNELS = [c.value for c in SourceChannel]
-PERSON_KINDS = {LeadKind.ADVISER.value, LeadKind.HOMETOWN_ENTREPRENEUR.value}
 AUDITED = ("kind", "name", "uscc", "industry_id", "origin_region", "home_county_id", "owner_county_id", "owner_id",
            "source_channel", "referrer_id", "status", "is_key", "notes", "tags")
 CONTACT_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "is_primary")
@@ -364,6 +364,32 @@ def _derive_keys(lead: Lead) -> None:
     lead.name_key = identity.normalise_company_name(lead.name)[:200]
     full, initials = identity.pinyin_keys(lead.name, person=lead.kind in PERSON_KINDS)
     lead.pinyin_full, lead.pinyin_initials = full[:400], initials[:200]
+
+
+def refresh_pinyin_keys(batch: int = 1000) -> int:
+    """Recompute every lead's stored pinyin keys as _derive_keys would now (after a change to crm.surnames or
+    PERSON_KINDS) and return how many changed. Derived data, not an edit: updated_at, the edit version and the
+    audit log stay as they are; one commit per batch."""
+    table = Lead.__table__
+    stmt = (update(table).where(table.c.id == bindparam("b_id"))
+            .values(pinyin_full=bindparam("b_full"), pinyin_initials=bindparam("b_initials"),
+                    updated_at=table.c.updated_at))  # keep updated_at: its onupdate would mark an edit
+    changed, after = 0, 0
+    while True:
+        rows = db.session.execute(select(Lead.id, Lead.name, Lead.kind, Lead.pinyin_full, Lead.pinyin_initials)
+                                  .where(Lead.id > after).order_by(Lead.id).limit(batch)).all()
+        if not rows:
+            return changed
+        todo = []
+        for lead_id, name, kind, old_full, old_initials in rows:
+            full, initials = identity.pinyin_keys(name, person=kind in PERSON_KINDS)
+            if (full[:400], initials[:200]) != (old_full, old_initials):
+                todo.append({"b_id": lead_id, "b_full": full[:400], "b_initials": initials[:200]})
+        if todo:
+            db.session.execute(stmt, todo)
+        db.session.commit()
+        changed += len(todo)
+        after = rows[-1][0]
 
 
 def _apply_contacts(lead: Lead, contacts: list[dict]) -> None:

@@ -100,3 +100,20 @@ def test_bad_parameters_are_422_not_500(api_client, leads):
 
 def test_search_needs_a_token(client):
     assert client.get("/api/v1/search?q=医药").status_code == 401
+
+
+def test_search_by_mobile_finds_own_countys_lead_and_answers_another_county_as_a_miss(api_client, app):
+    with app.app_context():
+        lead = Lead(name="紫阳魔芋公司", owner_county_id=county_by_code("610924").id, created_at=NOW, updated_at=NOW,
+                    contacts=[Contact(name="李强", mobile="139-1234-5678", mobile_key="13912345678")])
+        db.session.add(lead)
+        db.session.commit()
+        indexing.leads_changed([lead.id])
+        lead_id = lead.id
+    own = api_client("county_staff", "610924").get("/api/v1/search?q=13912345678").get_json()
+    assert [i["id"] for i in own["items"]] == [lead_id] and own["total"] == 1
+    other = api_client("county_staff", "610902")
+    masked = other.get("/api/v1/search?q=13912345678").get_json()
+    miss = other.get("/api/v1/search?q=13987654321").get_json()
+    masked.pop("terms", None), miss.pop("terms", None)
+    assert masked == miss and masked["total"] == 0

@@ -74,12 +74,29 @@ def test_lead_document_has_industry_ancestors_and_synonyms_and_no_contact_detail
             assert secret not in text
 
 
-def test_contact_details_cannot_be_searched(app, actor):
+def test_another_countys_contact_details_cannot_be_searched(app, actor):
     with app.app_context():
         add_lead("岚皋魔芋公司", contacts=[{"name": "李强", "mobile": "13912345678", "wechat": "konjac_li"}])
         assert found(actor(), "13912345678") == []
         assert found(actor(), "konjac_li") == []
         assert len(found(actor(), "李强")) == 1
+
+
+def test_a_person_leads_own_name_is_found_by_its_surname_reading(app, actor):
+    """Issue 14 item 11: a 乡贤 or 顾问 without a contact of the same name was found by danzhenhua only."""
+    with app.app_context():
+        shan = add_lead("单振华", kind="hometown_entrepreneur")
+        zeng = add_lead("曾德厚", kind="adviser")
+        yuchi = add_lead("尉迟青山", kind="adviser")
+        canteen = add_lead("单位食堂服务公司", kind="enterprise")
+        assert found(actor(), "shanzhenhua") == [shan]
+        assert found(actor(), "szh") == [shan]
+        assert found(actor(), "zengdehou") == [zeng]
+        assert found(actor(), "zengdh") == [zeng]
+        assert found(actor(), "yuchiqingshan") == [yuchi]
+        # A company name keeps the everyday reading of 单.
+        assert canteen in found(actor(), "danwei")
+        assert found(actor(), "shanweishitang") == []
 
 
 def test_industry_search_finds_sub_industries_and_synonyms(app, actor):
@@ -593,3 +610,89 @@ def test_the_database_answer_takes_any_string(app, actor, q):
         assert result["from_database"] is True
         assert other not in [i["id"] for i in result["items"]]
         assert found(actor(), "百分号%") == [lead_id]
+
+
+def test_reindex_recomputes_stale_stored_pinyin_keys_without_marking_an_edit(app, runner):
+    """Leads stored before a surname reading was known keep danzhenhua until `flask crm reindex` recomputes them."""
+    with app.app_context():
+        person = add_lead("单振华", kind="hometown_entrepreneur", pinyin_full="danzhenhua", pinyin_initials="dzh")
+        company = add_lead("单位食堂服务公司", kind="enterprise", pinyin_full="danweishitangfuwugongsi",
+                           pinyin_initials="dwstfwgs")
+        before = db.session.get(Lead, person).updated_at
+    result = runner.invoke(args=["crm", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "pinyin keys recomputed for 1 leads" in result.output
+    with app.app_context():
+        lead = db.session.get(Lead, person)
+        assert (lead.pinyin_full, lead.pinyin_initials) == ("shanzhenhua", "szh")
+        assert lead.updated_at == before
+        assert db.session.get(Lead, company).pinyin_initials == "dwstfwgs"
+
+
+# ---- contact identifiers (issue 14 item 13) ------------------------------------------------------------
+
+def _contact(name: str, **values) -> dict:
+    from crm.services.identity import normalise_mobile
+
+    return {"name": name, "mobile_key": normalise_mobile(values.get("mobile")), **values}
+
+
+def _answer(actor, q, **filters) -> dict:
+    result = indexing.search_leads(actor, q, filters)
+    return {k: v for k, v in result.items() if k != "terms"}  # terms repeat the query typed
+
+
+def test_own_countys_lead_is_found_by_a_contacts_mobile(app, actor):
+    with app.app_context():
+        lead_id = add_lead("紫阳魔芋公司", county="610924",
+                           contacts=[_contact("李强", mobile="139 1234 5678")])
+        assert found(actor(), "13912345678") == [lead_id]
+        assert found(actor(), "+86 139-1234-5678") == [lead_id]
+        result = indexing.search_leads(actor(), "13912345678")
+        assert result["total"] == 1 and result["items"][0]["name"] == "紫阳魔芋公司"
+        assert result["items"][0]["highlights"] == {}
+        assert result["facets"]["county"] == [{"id": county_by_code("610924").id, "name": "紫阳县", "count": 1}]
+        assert found(actor(), "13912345678", kind="adviser") == []
+
+
+def test_another_countys_mobile_gives_the_same_answer_as_a_number_nobody_has(app, actor):
+    with app.app_context():
+        add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("李强", mobile="13912345678",
+                                                                     email="li@konjac.cn", wechat="konjac_li")])
+        for q, nobody in (("13912345678", "13987654321"), ("li@konjac.cn", "nobody@konjac.cn"),
+                          ("konjac_li", "konjac_nobody")):
+            assert found(actor(), q) == []
+            assert _answer(actor(), q) == _answer(actor(), nobody)
+
+
+def test_another_countys_lead_is_found_by_mobile_after_a_reveal(app, actor):
+    from crm.services.leads import reveal_contacts
+
+    with app.app_context():
+        lead_id = add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("李强", mobile="13912345678")])
+        other = add_lead("汉滨茶业公司", county="610902", contacts=[_contact("王芳", mobile="13700000001")])
+        assert found(actor(), "13912345678") == []
+        reveal_contacts(actor(), lead_id, now=NOW)
+        assert found(actor(), "13912345678") == [lead_id]
+        assert found(actor(), "13700000001") == []  # a reveal opens that lead only
+        assert other
+
+
+def test_city_staff_find_any_countys_lead_by_mobile(app, make_user):
+    ref = make_user("city_staff", None)
+    with app.app_context():
+        lead_id = add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("李强", mobile="13912345678")])
+        assert found(db.session.get(User, ref.id), "13912345678") == [lead_id]
+
+
+def test_own_countys_lead_is_found_by_email_wechat_id_and_landline(app, actor):
+    with app.app_context():
+        lead_id = add_lead("紫阳魔芋公司", county="610924", contacts=[_contact(
+            "李强", email="Li.Qiang@Konjac.cn", wechat="Konjac_Li88", phone="0915-3212345")])
+        add_lead("汉滨魔芋公司", county="610902", contacts=[_contact("王芳", phone="0915-3212345")])
+        assert found(actor(), "li.qiang@konjac.cn") == [lead_id]
+        assert found(actor(), "konjac_li88") == [lead_id]
+        assert found(actor(), "09153212345") == [lead_id]
+        assert found(actor(), "3212345") == [lead_id]
+        assert found(actor(), "029-3212345") == []
+        assert found(actor(), "konjac") == []  # an identifier is matched whole, never by a part

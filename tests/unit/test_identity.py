@@ -308,3 +308,41 @@ def test_chambers_of_different_cities_do_not_normalise_equal():
     from crm.services.identity import normalise_company_name
 
     assert normalise_company_name("深圳安康商会") != normalise_company_name("西安安康商会")
+
+
+# One surname table (crm.surnames) for the stored keys and the search index: the two copies had drifted
+# (阚, 折, 薄 only in the index's, 尉 alone read yù in both), so a 乡贤 was found by one reading and looked up
+# by another.
+@pytest.mark.parametrize(("name", "full", "initials"), [
+    ("单振华", "shanzhenhua", "szh"),
+    ("曾德厚", "zengdehou", "zdh"),
+    ("解晓东", "xiexiaodong", "xxd"),
+    ("仇英", "qiuying", "qy"),
+    ("朴正", "piaozheng", "pz"),
+    ("区家明", "oujiaming", "ojm"),
+    ("查良镛", "zhaliangyong", "zly"),
+    ("盖伟", "gewei", "gw"),
+    ("阚文", "kanwen", "kw"),
+    ("折红梅", "shehongmei", "shm"),
+    ("薄一波", "boyibo", "byb"),
+    ("尉迟恭", "yuchigong", "ycg"),
+    ("单于青", "chanyuqing", "cyq"),
+    ("单于", "shanyu", "sy"),  # a compound surname needs a given name after it: this is 单 with the name 于
+    ("尉缭", "weiliao", "wl"),  # 尉 alone is Wèi; yù only in 尉迟
+    ("曾经理", "zengjingli", "zjl"),  # the given name converted on its own, not 曾经 as one word
+])
+def test_stored_keys_and_index_keys_read_a_persons_surname_alike(name, full, initials):
+    from crm.search.analysis import char_pinyin
+    from crm.search.analysis import pinyin_keys as index_keys
+
+    assert pinyin_keys(name, person=True) == (full, initials)
+    index_full, index_initials = index_keys(name, person=True)
+    assert full in index_full and initials in index_initials
+    assert "".join(char_pinyin(name, person=True)) == full
+
+
+def test_company_names_keep_the_everyday_reading_of_a_surname_character():
+    from crm.search.analysis import pinyin_keys as index_keys
+
+    assert pinyin_keys("单位食堂", person=False) == ("danweishitang", "dwst")
+    assert "shanweishitang" not in index_keys("单位食堂", person=False)[0]

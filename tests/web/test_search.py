@@ -113,3 +113,21 @@ def test_while_a_lost_index_is_rebuilt_the_page_says_results_come_from_the_datab
         indexing.reconcile(NOW)
     page = client.get("/search/?q=医药").get_data(as_text=True)
     assert "搜索索引正在重建" not in page and "平利绞股蓝种植合作社" in page
+
+
+def test_search_by_mobile_shows_own_countys_lead_and_nothing_for_another_county(app, login_as):
+    from crm.models import Contact
+
+    with app.app_context():
+        lead = Lead(name="紫阳魔芋公司", owner_county_id=county_by_code("610924").id, created_at=NOW, updated_at=NOW,
+                    contacts=[Contact(name="李强", mobile="13912345678", mobile_key="13912345678")])
+        db.session.add(lead)
+        db.session.commit()
+        indexing.leads_changed([lead.id])
+    own = login_as("county_staff", "610924").get("/search/?q=13912345678").get_data(as_text=True)
+    assert "紫阳魔芋公司" in own
+    other = login_as("county_staff", "610902")
+    masked = other.get("/search/?q=13912345678").get_data(as_text=True)
+    miss = other.get("/search/?q=13987654321").get_data(as_text=True)
+    assert "紫阳魔芋公司" not in masked
+    assert masked.replace("13912345678", "Q") == miss.replace("13987654321", "Q")
