@@ -26,6 +26,17 @@ def test_mark_with_htmx_also_sends_the_counters_out_of_band(app, login_as):
     assert '<span data-counter="pending">1</span>' in body and '<span data-counter="declined">1</span>' in body
 
 
+def test_counters_sent_after_a_mark_keep_the_list_filter_highlighted(app, login_as):
+    client = login_as("county_staff", "610902")
+    a = make_lead(app, owner_id=client.user.id)
+    cid = campaign(app)
+    body = client.post(f"/outreach/items/{item_id(app, cid, a)}/mark", data={"status": "greeted"}, headers={
+        "HX-Request": "true", "HX-Current-URL": f"http://localhost/outreach/campaigns/{cid}/mine?status=pending",
+    }).get_data(as_text=True)
+    counts = body[body.index('id="outreach-counts"'):]
+    assert f'active" href="/outreach/campaigns/{cid}/mine?status=pending"' in counts
+
+
 def test_index_counter_reads_done_of_total(app, login_as):
     client = login_as("county_staff", "610902")
     a = make_lead(app, owner_id=client.user.id)

@@ -3,6 +3,7 @@ progress by county and staff, a print view and the XLSX export."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -135,9 +136,15 @@ def _card_response(item, message: str | None = None, category: str = "success"):
     card_html = render_template("outreach/_card.html", card=card, marks=MARKS, message=message, category=category,
                                 form=MarkForm())
     counts_html = render_template("outreach/_counts.html", campaign=item.campaign, oob=True,
-                                  counts=outreach.my_counts(current_user, item.campaign_id),
-                                  status=request.args.get("status"))
+                                  counts=outreach.my_counts(current_user, item.campaign_id), status=_list_status())
     return card_html + counts_html
+
+
+def _list_status() -> str | None:
+    """The status filter of the list the card was marked on (htmx names the page), so it stays highlighted."""
+    query = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    status = (query.get("status") or [None])[0]
+    return status if status in outreach.STATUS_LABELS else None
 
 
 def _record(command, item_id: int):
