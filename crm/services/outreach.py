@@ -520,7 +520,7 @@ def cards_for(actor: User, stmt, *, now: datetime) -> list[dict]:
 
 def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
     """Record the outcome and write it on the lead's timeline: a `greeting` interaction (`visit` when visited).
-    An unreachable item may be marked again once the person is reached."""
+    An unreachable item may be marked again once the person is reached; a mistaken result is change_item's."""
     item = get_item(actor, item_id)
     require(actor, "outreach.work", item)
     errors = Errors()
@@ -529,7 +529,7 @@ def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *
     if errors:
         raise InvalidInput(errors)
     if item.status not in (ItemStatus.PENDING.value, ItemStatus.UNREACHABLE.value):
-        raise Conflict(_("This greeting is already marked."))
+        raise Conflict(_("This greeting is already marked: use “change result” to correct it."))
     before = {"status": item.status, "note": item.note}
     kind = InteractionKind.VISIT.value if status == ItemStatus.VISITED else InteractionKind.GREETING.value
     summary = _("%(campaign)s: %(status)s", campaign=campaign_title(item.campaign), status=status_label(status))
