@@ -1,13 +1,20 @@
 """Outreach API after the list is made: change a recorded result, refresh a campaign's targets."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from crm import holidays
 from crm.extensions import db
 from crm.models import Interaction
+from crm.services import outreach
 from tests.services.test_outreach import make_lead
 
 
 def _campaign(city) -> int:
-    return city.post("/api/v1/outreach/campaigns", json={"holiday_key": "spring_festival", "year": 2027}
+    """The coming 春节's list: the API judges "until the holiday" by the real clock."""
+    today = outreach.today_in_ankang(datetime.now(UTC))
+    year = holidays.next_occurrence("spring_festival", today).date.year
+    return city.post("/api/v1/outreach/campaigns", json={"holiday_key": "spring_festival", "year": year}
                      ).get_json()["id"]
 
 
@@ -38,6 +45,8 @@ def test_refresh_campaign_adds_newcomers_for_city_staff_only(app, api_client):
     assert response.status_code == 200 and response.get_json() == {"added": 1, "removed": 0, "kept": 0}
     assert city.post(f"/api/v1/outreach/campaigns/{cid}/refresh").get_json() == {"added": 0, "removed": 0, "kept": 1}
     assert city.post("/api/v1/outreach/campaigns/999999/refresh").status_code == 404
+    past = city.post("/api/v1/outreach/campaigns", json={"holiday_key": "new_year", "year": 2026}).get_json()["id"]
+    assert city.post(f"/api/v1/outreach/campaigns/{past}/refresh").status_code == 409
 
 
 def test_openapi_documents_change_and_refresh(client):
