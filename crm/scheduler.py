@@ -80,7 +80,10 @@ JOBS: tuple[Job, ...] = (
         run=lambda now, cfg: reminders.plan_morning_digests(now)),
     Job("silent_lead_alarms", at="09:00", at_setting="SILENT_LEAD_TIME",
         run=lambda now, cfg: reminders.plan_silent_lead_alarms(now, days=_setting(cfg, "SILENT_LEAD_DAYS", 30))),
-    # Holiday outreach: create each enabled holiday's campaign N days ahead and remind each owner once.
+    # Holiday outreach: until each holiday its lists follow the lead base (a 乡贤 registered after the list was made
+    # joins it, a deleted or merged lead leaves), then each enabled holiday's campaign is created N days ahead
+    # and each owner reminded once.
+    Job("outreach_refresh", at="06:50", run=lambda now, cfg: outreach.refresh_due_campaigns(now)),
     Job("outreach_campaigns", at="07:00", at_setting="OUTREACH_TIME",
         run=lambda now, cfg: outreach.create_due_campaigns(now)),
     Job("prune_login_attempts", at="03:15",

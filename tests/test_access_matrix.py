@@ -149,6 +149,8 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_leads.lead_delete": OWN_COUNTY,  # the first allowed one deletes it; the others find it gone
     "api_notifications.notification_read": ADMIN,  # the world's notification is the admin's: its owner only
     "api_outreach.item_done": STAFF,  # refused/404 for all with an empty body: declared by design
+    "api_outreach.item_change": STAFF,  # refused/404 for all with an empty body: declared by design
+    "api_outreach.campaign_refresh": CITY,  # city staff bring a list up to date (outreach.manage)
     "api_projects.project_delete": OWN_COUNTY,  # the first allowed one deletes it; the others find it gone
     "api_projects.project_funds": STAFF,  # refused/404 for all with an empty body: declared by design
     "api_projects.project_stage": STAFF,  # refused/404 for all with an empty body: declared by design
@@ -168,6 +170,8 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "notifications.read": ADMIN,  # the world's notification is the admin's: its owner only
     "notifications.read_all": SIGNED_IN,
     "outreach.mark": OWN_COUNTY,
+    "outreach.change": OWN_COUNTY,  # whoever may mark it; an empty form is sent back (302) after the permission
+    "outreach.refresh": CITY,
     "auth.revoke_token": ADMIN,  # the world's token is the admin's: its owner only
     "projects.delete": OWN_COUNTY,  # the API deleted the project first: declared by design
     "projects.funds": OWN_COUNTY,  # the project is deleted by then: declared by design

@@ -136,3 +136,26 @@ def item_list(args, campaign_id: int):
 @bp.response(200, ItemSchema)
 def item_done(data, item_id: int):
     return outreach.mark_item(actor(), item_id, data["status"], data.get("note"), now=_now())
+
+
+@bp.route("/outreach/items/<int:item_id>/change", methods=["POST"])
+@bp.arguments(DoneInput)
+@bp.response(200, ItemSchema)
+@bp.alt_response(409, description="Not marked yet, or the campaign's results can no longer be changed")
+def item_change(data, item_id: int):
+    """Change a recorded result (a mistaken 婉拒); the interaction it logged and the lead's last contact follow."""
+    return outreach.change_item(actor(), item_id, data["status"], data.get("note"), now=_now())
+
+
+class RefreshSchema(Schema):
+    added = fields.Integer()
+    removed = fields.Integer()
+    kept = fields.Integer()
+
+
+@bp.route("/outreach/campaigns/<int:campaign_id>/refresh", methods=["POST"])
+@bp.response(200, RefreshSchema)
+@bp.alt_response(409, description="The holiday has passed")
+def campaign_refresh(campaign_id: int):
+    """Bring the targets up to date (new eligible leads join, deleted/merged pending ones leave; results stay)."""
+    return outreach.refresh_campaign(actor(), campaign_id, now=_now())

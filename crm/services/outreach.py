@@ -46,7 +46,8 @@ STATUSES = [s.value for s in LeadStatus]
 DONE_STATUSES = [s.value for s in ItemStatus if s != ItemStatus.PENDING]
 PLACEHOLDERS = ("name", "holiday", "year")
 PERSON_KINDS = {LeadKind.HOMETOWN_ENTREPRENEUR.value, LeadKind.ADVISER.value}
-# How long after the holiday a still-pending item keeps appearing in the morning digest.
+# How long after the holiday a still-pending item keeps appearing in the morning digest, and a recorded result
+# may still be changed (a mistaken 婉拒 is corrected while the campaign is being worked, not months later).
 OVERDUE_WINDOW_DAYS = 15
 HOLIDAY_LABELS = {
     "new_year": _l("New Year's Day"), "new_years_eve": _l("Chinese New Year's Eve"),
@@ -295,6 +296,68 @@ def create_campaign(actor: User | None, holiday_key: str, year, filters: dict | 
     return campaign
 
 
+def campaign_filters(campaign: Campaign) -> dict:
+    """The clean filters the campaign was created with (kinds are stored in their own column)."""
+    return {"include_key": True, **dict(campaign.filters or {}), "kinds": list(campaign.target_kinds or [])}
+
+
+def refreshable(campaign: Campaign, now: datetime) -> bool:
+    """Targets follow the lead base until the holiday itself; after it the list is a record of what was done."""
+    return today_in_ankang(now) <= campaign.holiday_date
+
+
+def refresh_campaign(actor: User | None, campaign_id: int, *, now: datetime) -> dict:
+    """Bring a campaign's targets up to date with the same selection its creation used: eligible leads without an
+    item get a pending one (assigned as at creation); pending items of leads deleted, merged or no longer
+    eligible leave; items with a result always stay. Idempotent; `actor` None is the scheduler. Audited when
+    someone asked or something changed; one commit."""
+    if actor is not None:
+        require(actor, "outreach.manage")
+        campaign = get_campaign(actor, campaign_id)
+    else:
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound("campaign")
+    if not refreshable(campaign, now):
+        raise Conflict(_("The holiday has passed: this list is kept as it was worked."))
+    leads = {lead.id: lead for lead in db.session.scalars(target_leads_query(campaign_filters(campaign)))}
+    items = list(db.session.scalars(select(OutreachItem).where(OutreachItem.campaign_id == campaign.id)))
+    listed = {item.lead_id for item in items}
+    gone = [item for item in items if item.status == ItemStatus.PENDING.value and item.lead_id not in leads]
+    new = [lead for lead_id, lead in leads.items() if lead_id not in listed]
+    owner_ids = {lead.owner_id for lead in new if lead.owner_id}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
+    for lead in new:
+        db.session.add(OutreachItem(campaign_id=campaign.id, lead_id=lead.id, assignee_id=_assignee(lead, users),
+                                    county_id=lead.owner_county_id, status=ItemStatus.PENDING.value))
+    for item in gone:
+        db.session.delete(item)  # pending: no interaction, no result, nothing else points at it
+    result = {"added": len(new), "removed": len(gone), "kept": len(items) - len(gone)}
+    if actor is not None or new or gone:
+        audit.record(actor, "outreach.campaign_refresh", "campaign", campaign.id, summary=campaign_title(campaign),
+                     after={**result, "added_leads": sorted(lead.id for lead in new),
+                            "removed_leads": sorted(item.lead_id for item in gone)})
+    try:
+        db.session.commit()
+    except IntegrityError:  # a racing refresh added the same lead first: its result stands
+        db.session.rollback()
+        return {"added": 0, "removed": 0, "kept": len(items)}
+    return result
+
+
+def refresh_due_campaigns(now: datetime) -> dict:
+    """The daily job: refresh every campaign whose holiday is still ahead."""
+    today = today_in_ankang(now)
+    totals = {"campaigns": 0, "added": 0, "removed": 0}
+    for campaign_id in db.session.scalars(select(Campaign.id).where(Campaign.holiday_date > today)
+                                          .order_by(Campaign.id)).all():
+        counts = refresh_campaign(None, campaign_id, now=now)
+        totals["campaigns"] += 1
+        totals["added"] += counts["added"]
+        totals["removed"] += counts["removed"]
+    return totals
+
+
 def campaigns_query():
     return select(Campaign).order_by(Campaign.holiday_date.desc(), Campaign.id.desc())
 
@@ -416,9 +479,9 @@ def my_counts(actor: User, campaign_id: int) -> dict:
     return _tally(rows)
 
 
-def item_card(actor: User, item_id: int) -> dict:
+def item_card(actor: User, item_id: int, *, now: datetime) -> dict:
     item = get_item(actor, item_id)
-    return cards_for(actor, select(OutreachItem).where(OutreachItem.id == item.id))[0]
+    return cards_for(actor, select(OutreachItem).where(OutreachItem.id == item.id), now=now)[0]
 
 
 def get_item(actor: User, item_id: int) -> OutreachItem:
@@ -437,8 +500,9 @@ def greeting_for(item: OutreachItem) -> str:
                            year=campaign.year)
 
 
-def cards_for(actor: User, stmt) -> list[dict]:
-    """Items ready for the phone list: the lead, its contacts (masked as DESIGN.md §4 says) and the greeting."""
+def cards_for(actor: User, stmt, *, now: datetime) -> list[dict]:
+    """Items ready for the phone list: the lead, its contacts (masked as DESIGN.md §4 says), the greeting, and
+    whether the actor may still change its recorded result."""
     from crm.services.leads import contact_values, contacts_masked
 
     stmt = stmt.options(selectinload(OutreachItem.lead).selectinload(Lead.contacts),
@@ -446,14 +510,17 @@ def cards_for(actor: User, stmt) -> list[dict]:
     cards = []
     for item in db.session.scalars(stmt):
         masked = contacts_masked(actor, item.lead)
+        changeable = (item.status != ItemStatus.PENDING.value and can(actor, "outreach.work", item)
+                      and changes_open(item.campaign, now))
         cards.append({"item": item, "lead": item.lead, "masked": masked, "greeting": greeting_for(item),
-                      "contacts": [contact_values(c, masked=masked) for c in item.lead.contacts]})
+                      "contacts": [contact_values(c, masked=masked) for c in item.lead.contacts],
+                      "changeable": changeable})
     return cards
 
 
 def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
     """Record the outcome and write it on the lead's timeline: a `greeting` interaction (`visit` when visited).
-    An unreachable item may be marked again once the person is reached."""
+    An unreachable item may be marked again once the person is reached; a mistaken result is change_item's."""
     item = get_item(actor, item_id)
     require(actor, "outreach.work", item)
     errors = Errors()
@@ -462,7 +529,7 @@ def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *
     if errors:
         raise InvalidInput(errors)
     if item.status not in (ItemStatus.PENDING.value, ItemStatus.UNREACHABLE.value):
-        raise Conflict(_("This greeting is already marked."))
+        raise Conflict(_("This greeting is already marked: use “change result” to correct it."))
     before = {"status": item.status, "note": item.note}
     kind = InteractionKind.VISIT.value if status == ItemStatus.VISITED else InteractionKind.GREETING.value
     summary = _("%(campaign)s: %(status)s", campaign=campaign_title(item.campaign), status=status_label(status))
@@ -483,6 +550,79 @@ def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *
 
     leads_changed([item.lead_id])  # the index holds recent interaction summaries and the last contact
     return item
+
+
+CONTACTED = {ItemStatus.GREETED.value, ItemStatus.VISITED.value, ItemStatus.DECLINED.value}
+
+
+def changes_open(campaign: Campaign, now: datetime) -> bool:
+    """Results may be changed until OVERDUE_WINDOW_DAYS after the holiday."""
+    return today_in_ankang(now) <= campaign.holiday_date + timedelta(days=OVERDUE_WINDOW_DAYS)
+
+
+def change_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
+    """Change a recorded result (a mistaken 婉拒 becomes 已问候), whoever may mark the item, while the campaign is
+    worked. The interaction the first mark logged is the same call or visit with another result: it is rewritten
+    (kind, summary, outcome; its time stays), so visit counts follow, and the lead's last contact follows it.
+    An empty note keeps the recorded one. Audited, one commit."""
+    item = get_item(actor, item_id)
+    require(actor, "outreach.work", item)
+    errors = Errors()
+    status = clean_choice(status, DONE_STATUSES, field="status", errors=errors)
+    note = clean_text(note, field="note", errors=errors, max_length=2000, multiline=True)
+    if errors:
+        raise InvalidInput(errors)
+    if item.status == ItemStatus.PENDING.value:
+        raise Conflict(_("This greeting has no result yet: mark it first."))
+    if not changes_open(item.campaign, now):
+        raise Conflict(_("Results of this campaign can be changed until %(day)s.", day=(
+            item.campaign.holiday_date + timedelta(days=OVERDUE_WINDOW_DAYS)).isoformat()))
+    note = note or item.note
+    before = {"status": item.status, "note": item.note}
+    if before == {"status": status, "note": note}:
+        return item
+    lead = item.lead
+    interaction = db.session.get(Interaction, item.interaction_id) if item.interaction_id else None
+    if interaction is None or interaction.withdrawn_at is not None:  # withdrawn on the lead page meanwhile
+        interaction = Interaction(lead_id=item.lead_id, occurred_at=item.done_at or now, created_at=now,
+                                  county_id=actor.county_id or item.county_id, created_by_id=actor.id,
+                                  participants=[actor])
+        db.session.add(interaction)
+    interaction.kind = InteractionKind.VISIT.value if status == ItemStatus.VISITED else InteractionKind.GREETING.value
+    interaction.summary = _("%(campaign)s: %(status)s", campaign=campaign_title(item.campaign),
+                            status=status_label(status))
+    interaction.outcome, interaction.updated_at = note, now
+    db.session.flush()
+    item.status, item.note, item.interaction_id = status, note, interaction.id
+    contact_before = lead.last_contacted_at
+    _follow_contact(lead, interaction, contacted=status in CONTACTED)
+    audit.record(actor, "outreach.change", "outreach_item", item.id, summary=lead.name, before=before,
+                 after={"status": status, "note": note, "interaction_id": interaction.id})
+    if lead.last_contacted_at != contact_before:
+        audit.record(actor, "update", "lead", lead.id, summary=lead.name,
+                     before={"last_contacted_at": contact_before}, after={"last_contacted_at": lead.last_contacted_at})
+    db.session.commit()
+    from crm.services.leads import leads_changed
+
+    leads_changed([item.lead_id])
+    return item
+
+
+def _follow_contact(lead: Lead, interaction: Interaction, *, contacted: bool) -> None:
+    """A result that became a contact may be the latest one; one that stopped being a contact (now unreachable)
+    gives the last contact back to the latest other contact, unless something later set it."""
+    if contacted:
+        if lead.last_contacted_at is None or lead.last_contacted_at < interaction.occurred_at:
+            lead.last_contacted_at = interaction.occurred_at
+        return
+    if lead.last_contacted_at is None or lead.last_contacted_at > interaction.occurred_at:
+        return
+    unanswered = exists().where(OutreachItem.interaction_id == Interaction.id,
+                                OutreachItem.status == ItemStatus.UNREACHABLE.value)
+    lead.last_contacted_at = db.session.scalar(
+        select(db.func.max(Interaction.occurred_at)).where(Interaction.lead_id == lead.id, Interaction.id !=
+                                                           interaction.id, Interaction.withdrawn_at.is_(None),
+                                                           ~unanswered))
 
 
 def item_to_followup(actor: User, item_id: int, data: dict, *, now: datetime):

@@ -288,7 +288,8 @@ def test_county_user_works_the_spring_festival_outreach_list(any_page, sign_in, 
     campaign.get_by_role("link", name="我的问候名单").click()
     arrive(page, re.compile(r"/outreach/campaigns/\d+/mine$"))
     mine_url = page.url
-    progress = page.get_by_text(re.compile(r"^已完成 \d+ / \d+$"))
+    progress = page.locator('#outreach-counts [data-counter="done"]')
+    expect(progress).to_have_text(re.compile(r"^\d+/\d+ 已完成$"))
     done_before, total = map(int, re.findall(r"\d+", progress.inner_text()))
     assert total > done_before, "hanbin has people left to greet"
     page.get_by_role("link", name=re.compile(r"^待问候 \d+$")).click()
@@ -305,8 +306,9 @@ def test_county_user_works_the_spring_festival_outreach_list(any_page, sign_in, 
     expect(card.locator(".badge.align-self-start")).to_have_text("已问候")
     expect(card).to_contain_text(note)
     expect(card.get_by_role("button", name="已问候")).to_have_count(0)  # nothing left to mark
+    expect(progress).to_have_text(f"{done_before + 1}/{total} 已完成")  # the counter followed, no reload
     page.goto(mine_url)
-    expect(page.get_by_text(f"已完成 {done_before + 1} / {total}")).to_be_visible()
+    expect(page.get_by_text(f"{done_before + 1}/{total} 已完成")).to_be_visible()
     expect(page.locator(f"#{item_id} .badge.align-self-start")).to_have_text("已问候")
 
     # The greeting is on the lead's timeline.

@@ -3,10 +3,10 @@ progress by county and staff, a print view and the XLSX export."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from crm import holidays
@@ -17,12 +17,11 @@ from crm.services.errors import Conflict, InvalidInput
 from crm.services.permissions import can
 from crm.spreadsheets.writing import write_xlsx
 from crm.web.forms import choices, populate_errors
+from crm.web.leads.labels import STATUS_LABELS as LEAD_STATUS_LABELS
 from crm.web.outreach.forms import CampaignForm, MarkForm, SettingForm
 
 bp = Blueprint("outreach", __name__, url_prefix="/outreach")
 MARKS = [s.value for s in ItemStatus if s != ItemStatus.PENDING]
-LEAD_STATUS_LABELS = {"new": _l("New"), "engaged": _l("In contact"), "interested": _l("Interested"),
-                      "signed": _l("Signed"), "dormant": _l("Dormant"), "dropped": _l("Dropped")}
 
 
 @bp.before_request
@@ -126,23 +125,34 @@ def mine(campaign_id: int):
     campaign = outreach.get_campaign(current_user, campaign_id)
     status = request.args.get("status") if request.args.get("status") in outreach.STATUS_LABELS else None
     cards = outreach.cards_for(current_user, outreach.items_query(current_user, campaign.id, mine=True,
-                                                                   status=status))
+                                                                   status=status), now=_now())
     return render_template("outreach/mine.html", campaign=campaign, cards=cards, status=status,
                            counts=outreach.my_counts(current_user, campaign.id), marks=MARKS, form=MarkForm())
 
 
-def _card_response(item_id: int, message: str | None = None, category: str = "success"):
-    card = outreach.item_card(current_user, item_id)
-    return render_template("outreach/_card.html", card=card, marks=MARKS, message=message, category=category,
-                           form=MarkForm())
+def _card_response(item, message: str | None = None, category: str = "success"):
+    """The card again, and the page's counters beside it (hx-swap-oob), so 2/4 done follows without a reload."""
+    card = outreach.item_card(current_user, item.id, now=_now())
+    card_html = render_template("outreach/_card.html", card=card, marks=MARKS, message=message, category=category,
+                                form=MarkForm())
+    counts_html = render_template("outreach/_counts.html", campaign=item.campaign, oob=True,
+                                  counts=outreach.my_counts(current_user, item.campaign_id), status=_list_status())
+    return card_html + counts_html
 
 
-@bp.route("/items/<int:item_id>/mark", methods=["POST"])
-def mark(item_id: int):
+def _list_status() -> str | None:
+    """The status filter of the list the card was marked on (htmx names the page), so it stays highlighted."""
+    query = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    status = (query.get("status") or [None])[0]
+    return status if status in outreach.STATUS_LABELS else None
+
+
+def _record(command, item_id: int):
+    """Mark or change an item: the card (htmx) or back to the list (a plain form post)."""
     item = outreach.get_item(current_user, item_id)
     message, category = None, "success"
     try:
-        outreach.mark_item(current_user, item.id, request.form.get("status"), request.form.get("note"), now=_now())
+        command(current_user, item.id, request.form.get("status"), request.form.get("note"), now=_now())
         message = _("Saved: %(status)s.", status=outreach.status_label(request.form.get("status")))
     except (InvalidInput, Conflict) as error:
         db.session.rollback()
@@ -150,9 +160,33 @@ def mark(item_id: int):
         message = "; ".join(str(m) for ms in error.errors.values() for m in ms) if isinstance(
             error, InvalidInput) else error.message
     if request.headers.get("HX-Request"):
-        return _card_response(item_id, message, category)
+        return _card_response(item, message, category)
     flash(message, category)
     return redirect(url_for("outreach.mine", campaign_id=item.campaign_id) + f"#item-{item_id}")
+
+
+@bp.route("/items/<int:item_id>/mark", methods=["POST"])
+def mark(item_id: int):
+    return _record(outreach.mark_item, item_id)
+
+
+@bp.route("/items/<int:item_id>/change", methods=["POST"])
+def change(item_id: int):
+    return _record(outreach.change_item, item_id)
+
+
+@bp.route("/campaigns/<int:campaign_id>/refresh", methods=["POST"])
+def refresh(campaign_id: int):
+    if not can(current_user, "outreach.manage"):
+        abort(403)
+    campaign = outreach.get_campaign(current_user, campaign_id)
+    try:
+        counts = outreach.refresh_campaign(current_user, campaign.id, now=_now())
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("List updated: %(added)d added, %(removed)d removed, %(kept)d kept.", **counts), "success")
+    return redirect(url_for("outreach.progress", campaign_id=campaign.id))
 
 
 @bp.route("/items/<int:item_id>/followup", methods=["POST"])
@@ -173,7 +207,8 @@ def followup(item_id: int):
 @bp.route("/campaigns/<int:campaign_id>/progress")
 def progress(campaign_id: int):
     data = outreach.progress(current_user, campaign_id, county_id=request.args.get("county_id", type=int))
-    return render_template("outreach/progress.html", data=data, campaign=data["campaign"])
+    return render_template("outreach/progress.html", data=data, campaign=data["campaign"],
+                           refreshable=outreach.refreshable(data["campaign"], _now()))
 
 
 def _list_args() -> dict:
