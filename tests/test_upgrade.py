@@ -98,6 +98,8 @@ def _upgrade_and_check(url: str, instance: str) -> None:
             assert conn.scalar(text("SELECT count(*) FROM industries WHERE code = 'old-new-materials'")) == 1
         db.engine.dispose()
     again = app.test_cli_runner().invoke(args=["crm", "init"])
+    with app.app_context():
+        db.engine.dispose()  # before the caller drops the database: no connection left to be collected later
     assert again.exit_code == 0, again.output
     assert "0 counties and 0 industries added" in again.output
 
