@@ -518,16 +518,22 @@ def cards_for(actor: User, stmt, *, now: datetime) -> list[dict]:
     return cards
 
 
-def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
-    """Record the outcome and write it on the lead's timeline: a `greeting` interaction (`visit` when visited).
-    An unreachable item may be marked again once the person is reached; a mistaken result is change_item's."""
-    item = get_item(actor, item_id)
-    require(actor, "outreach.work", item)
+def _clean_result(status, note) -> tuple[str, str | None]:
+    """A result (one of DONE_STATUSES) and its note, as mark_item and change_item take them."""
     errors = Errors()
     status = clean_choice(status, DONE_STATUSES, field="status", errors=errors)
     note = clean_text(note, field="note", errors=errors, max_length=2000, multiline=True)
     if errors:
         raise InvalidInput(errors)
+    return status, note
+
+
+def mark_item(actor: User, item_id: int, status: str, note: str | None = None, *, now: datetime) -> OutreachItem:
+    """Record the outcome and write it on the lead's timeline: a `greeting` interaction (`visit` when visited).
+    An unreachable item may be marked again once the person is reached; a mistaken result is change_item's."""
+    item = get_item(actor, item_id)
+    require(actor, "outreach.work", item)
+    status, note = _clean_result(status, note)
     if item.status not in (ItemStatus.PENDING.value, ItemStatus.UNREACHABLE.value):
         raise Conflict(_("This greeting is already marked: use “change result” to correct it."))
     before = {"status": item.status, "note": item.note}
@@ -567,11 +573,7 @@ def change_item(actor: User, item_id: int, status: str, note: str | None = None,
     An empty note keeps the recorded one. Audited, one commit."""
     item = get_item(actor, item_id)
     require(actor, "outreach.work", item)
-    errors = Errors()
-    status = clean_choice(status, DONE_STATUSES, field="status", errors=errors)
-    note = clean_text(note, field="note", errors=errors, max_length=2000, multiline=True)
-    if errors:
-        raise InvalidInput(errors)
+    status, note = _clean_result(status, note)
     if item.status == ItemStatus.PENDING.value:
         raise Conflict(_("This greeting has no result yet: mark it first."))
     if not changes_open(item.campaign, now):
