@@ -41,6 +41,16 @@ def _line(text: str) -> None:
     click.echo(text, err=True)
 
 
+def _county_id(code: str | None) -> int | None:
+    """The county a --county CODE option names (None without one); an unknown code stops the command."""
+    if not code:
+        return None
+    county = counties.county_by_code(code)
+    if county is None:
+        raise click.ClickException(f"unknown county code {code}")
+    return county.id
+
+
 @crm_cli.command("init")
 def init_command():
     """Create or upgrade the schema and load reference data (idempotent; no demo data)."""
@@ -79,12 +89,7 @@ def demo_logins_command():
 @click.option("--email", default=None)
 def create_user_command(username, role, county_code, password, display_name, email):
     """Create a user."""
-    county_id = None
-    if county_code:
-        county = counties.county_by_code(county_code)
-        if county is None:
-            raise click.ClickException(f"unknown county code {county_code}")
-        county_id = county.id
+    county_id = _county_id(county_code)
     try:
         user = users.create_user(_system_actor(), {
             "username": username, "display_name": display_name or username, "role": role,
@@ -282,12 +287,7 @@ def import_command(path, county_code, mode, username):
         actor = users.user_by_username(username)
         if actor is None:
             raise click.ClickException(f"no user {username}")
-    county_id = None
-    if county_code:
-        county = counties.county_by_code(county_code)
-        if county is None:
-            raise click.ClickException(f"unknown county code {county_code}")
-        county_id = county.id
+    county_id = _county_id(county_code)
     file = Path(path)
     try:
         batch = imports.start_import(actor, file.name, file.read_bytes(), duplicate_mode=mode,
