@@ -21,10 +21,11 @@ timeout = 60
 graceful_timeout = 30
 keepalive = 5  # behind nginx's keepalive pool; nginx's proxy_read_timeout should exceed `timeout`
 
-# Access log on stdout (the journal, `docker compose logs`), with the request id the app logs its own lines
-# with and the request's duration. The client address (%(h)s) is right because the app's ProxyFix rewrites
-# REMOTE_ADDR in the environ gunicorn logs from.
-accesslog = "-"
+# One access line per request, not two: the app itself logs each request (crm/observability.py, logger
+# "crm.request": method, path, status, duration, client address, request id and user id, text or JSON), so
+# gunicorn's own access log is off unless GUNICORN_ACCESS_LOG names a target ("-" = stdout), e.g. to see the
+# static files too, which the app's line leaves out. Errors go to stdout (the journal, `docker compose logs`).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms req=%({x-request-id}o)s "%(a)s"'
 

@@ -36,7 +36,7 @@ class JsonFormatter(logging.Formatter):
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
                  "logger": record.name, "message": record.getMessage(),
                  "request_id": getattr(record, "request_id", "-"), "user_id": getattr(record, "user_id", "-")}
-        for key in ("method", "path", "status", "duration_ms"):
+        for key in ("method", "path", "status", "duration_ms", "remote_addr"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -74,9 +74,10 @@ def _finish(response):
     started = g.get("request_started")
     if started is not None and not request.path.startswith("/static/"):
         duration = round((time.perf_counter() - started) * 1000, 1)
-        access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, duration,
+        access_log.info("%s %s %s %.1fms %s", request.method, request.path, response.status_code, duration,
+                        request.remote_addr or "-",
                         extra={"method": request.method, "path": request.path, "status": response.status_code,
-                               "duration_ms": duration})
+                               "duration_ms": duration, "remote_addr": request.remote_addr})
     if g.get("request_id"):
         response.headers["X-Request-ID"] = g.request_id
     return response

@@ -33,6 +33,7 @@ def test_each_request_logs_one_access_line_with_request_and_user_id(login_as, lo
     assert line["status"] == 200 and line["method"] == "GET" and line["duration_ms"] >= 0
     assert line["user_id"] == str(client.user.id)
     assert line["request_id"] == response.headers["X-Request-ID"]
+    assert line["remote_addr"] == "127.0.0.1"  # the client, so gunicorn's own access log can stay off
 
 
 def test_api_request_is_logged_with_the_token_user(api_client, log_lines):
