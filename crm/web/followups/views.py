@@ -78,19 +78,18 @@ def _fill_choices(form: FollowupForm) -> None:
     form.assignee_id.choices = choices([(0, _("— nobody (county inbox) —"))] + [
         (u.id, f"{u.display_name} · {u.county.name}" if u.county else u.display_name) for u in staff])
     form.county_id.choices = choices([(0, "—")] + [(c.id, c.name) for c in followups.assignable_counties(current_user)])
-    leads = followups.lead_choices(current_user)
-    chosen = form.lead_id.data or request.args.get("lead_id", type=int)
-    if chosen and all(lead.id != chosen for lead in leads):
-        extra = lead_service.pickable_lead(current_user, chosen)
-        if extra is not None:
-            leads.insert(0, extra)
-    form.lead_id.choices = choices([(0, _("— choose a lead —"))] + [(lead.id, lead.name) for lead in leads])
 
 
 def _form_data(form: FollowupForm) -> dict:
+    """Both the person and the county inbox as chosen: the service refuses the pair when they disagree."""
     return {"title": form.title.data, "detail": form.detail.data, "due_at": form.due_at.data,
             "priority": form.priority.data, "lead_id": form.lead_id.data, "assignee_id": form.assignee_id.data,
-            "county_id": None if form.assignee_id.data else form.county_id.data}
+            "county_id": form.county_id.data}
+
+
+def _form_page(form: FollowupForm, fu, conflict=None):
+    chosen = lead_service.pickable_lead(current_user, form.lead_id.data)
+    return render_template("followups/form.html", form=form, fu=fu, conflict=conflict, chosen=chosen)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -112,7 +111,7 @@ def create():
             if not replayed:
                 flash(_("Follow-up saved."), "success")
             return redirect(url_for("followups.detail", followup_id=fu.id))
-    return render_template("followups/form.html", form=form, fu=None)
+    return _form_page(form, None)
 
 
 @bp.route("/<int:followup_id>/edit", methods=["GET", "POST"])
@@ -129,7 +128,7 @@ def edit(followup_id: int):
         data = _form_data(form)
         data.pop("lead_id")
         if data["assignee_id"]:
-            unchanged = data["assignee_id"] == fu.assignee_id
+            unchanged = data["assignee_id"] == fu.assignee_id and not data["county_id"]
         else:
             unchanged = fu.assignee_id is None and data["county_id"] == fu.county_id
         if unchanged:
@@ -144,12 +143,13 @@ def edit(followup_id: int):
         else:
             flash(_("Follow-up saved."), "success")
             return redirect(url_for("followups.detail", followup_id=fu.id))
-    return render_template("followups/form.html", form=form, fu=fu, conflict=conflict), 409 if conflict else 200
+    return _form_page(form, fu, conflict), 409 if conflict else 200
 
 
 def _prefill(form: FollowupForm, fu) -> None:
     form.due_at.data = fu.due_at.astimezone(followups.TZ).replace(tzinfo=None)
-    form.assignee_id.data, form.county_id.data = fu.assignee_id or 0, fu.county_id or 0
+    # The county select means "its inbox": shown only for a follow-up that waits in one.
+    form.assignee_id.data, form.county_id.data = fu.assignee_id or 0, 0 if fu.assignee_id else fu.county_id or 0
     form.lead_id.data = fu.lead_id or 0
 
 
@@ -162,19 +162,30 @@ def _saved_form(fu) -> FollowupForm:
 
 
 @bp.route("/<int:followup_id>")
-def detail(followup_id: int):
+def detail(followup_id: int, complete_form: CompleteForm | None = None):
     fu = followups.get_followup(current_user, followup_id)
     handoff_form = HandoffForm()
     handoff_form.county_id.choices = choices([(c.id, c.name) for c in followups.assignable_counties(current_user)])
     lead = db.session.get(Lead, fu.lead_id) if fu.lead_id else None
-    return render_template("followups/detail.html", fu=fu, lead=lead, now=_now(), complete_form=CompleteForm(),
-                           reason_form=ReasonForm(), handoff_form=handoff_form,
+    return render_template("followups/detail.html", fu=fu, lead=lead, now=_now(),
+                           complete_form=complete_form or CompleteForm(), reason_form=ReasonForm(),
+                           handoff_form=handoff_form,
                            previous=db.session.get(type(fu), fu.previous_id) if fu.previous_id else None,
                            following=followups.next_followup(fu))
 
 
+def _named_errors(form) -> None:
+    """One banner naming the fields to fix (each also shows its message under itself)."""
+    names = [str(form[name].label.text) for name in form.errors if name in form._fields]
+    if names:
+        flash(_("Please check: %(fields)s", fields="、".join(names)), "danger")
+
+
 @bp.route("/<int:followup_id>/complete", methods=["POST"])
 def complete(followup_id: int):
+    fu = followups.get_followup(current_user, followup_id)
+    if not can(current_user, "followup.complete", fu):
+        abort(403)
     form = CompleteForm()
     if form.validate_on_submit():
         nxt = None
@@ -184,15 +195,15 @@ def complete(followup_id: int):
             followups.complete_followup(current_user, followup_id, form.outcome.data, kind=form.kind.data,
                                         next=nxt, now=_now())
         except InvalidInput as error:
-            _flash_errors(error)
+            populate_errors(form, error)
         except Conflict as error:
             flash(error.message, "warning")
+            return redirect(url_for("followups.detail", followup_id=followup_id))
         else:
             flash(_("Done — logged on the lead."), "success")
             return _back(url_for("followups.mine"))
-    else:
-        flash(_("Say what came out of it."), "danger")
-    return redirect(url_for("followups.detail", followup_id=followup_id))
+    _named_errors(form)  # shown again with what was typed, not wiped by a redirect
+    return detail(followup_id, complete_form=form), 400
 
 
 def _action(followup_id: int, call, message: str):
@@ -230,9 +241,24 @@ def accept(followup_id: int):
 
 @bp.route("/<int:followup_id>/return", methods=["POST"])
 def give_back(followup_id: int):
+    """Once returned the follow-up is the city's again and out of the county's sight: back to the county's board."""
     form = ReasonForm()
-    return _action(followup_id, lambda: followups.return_followup(current_user, followup_id, form.reason.data,
-                                                                  now=_now()), _("Returned to the city."))
+    try:
+        followups.return_followup(current_user, followup_id, form.reason.data, now=_now())
+    except InvalidInput as error:
+        _flash_errors(error)
+    except Conflict as error:
+        flash(error.message, "warning")
+    else:
+        flash(_("Returned to the city."), "success")
+        return redirect(url_for("followups.board"))
+    return redirect(url_for("followups.detail", followup_id=followup_id))
+
+
+@bp.route("/<int:followup_id>/claim", methods=["POST"])
+def claim(followup_id: int):
+    return _action(followup_id, lambda: followups.claim_followup(current_user, followup_id, now=_now()),
+                   _("It is yours now."))
 
 
 @bp.route("/bulk", methods=["POST"])
