@@ -150,7 +150,8 @@ def linked_followups(notes) -> dict[int, str]:
             ids[note.id] = int(match.group(1))
     if not ids:
         return {}
-    status = dict(db.session.execute(select(Followup.id, Followup.status).where(Followup.id.in_(set(ids.values())))))
+    status = dict(db.session.execute(select(Followup.id, Followup.status)
+                                     .where(Followup.id.in_(set(ids.values())))).all())
     return {note_id: status[fu_id] for note_id, fu_id in ids.items() if fu_id in status}
 
 

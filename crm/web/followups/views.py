@@ -1,15 +1,15 @@
 """Follow-up pages: my follow-ups, the county board, the city overview, create/edit, complete, hand-off, bulk."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db
 from crm.models import Followup, Lead
-from crm.services import followups, versions
+from crm.services import auth, calendars, followups, notifications, versions
 from crm.services import leads as lead_service
 from crm.services.errors import Conflict, EditConflict, InvalidInput, PermissionDenied
 from crm.services.permissions import can
@@ -21,10 +21,15 @@ from crm.web.redirects import safe_path
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 
 
+# The iCal feed is fetched by a phone's calendar app, which cannot sign in: its token is the key.
+PUBLIC = {"followups.calendar_feed"}
+
+
 @bp.before_request
-@login_required
 def _signed_in():
-    pass
+    if request.endpoint not in PUBLIC:
+        return login_required(lambda: None)()
+    return None
 
 
 @bp.app_context_processor
@@ -282,3 +287,58 @@ def bulk():
     else:
         flash(_("%(n)d follow-ups changed.", n=n), "success")
     return _back(url_for("followups.mine"))
+
+
+# --- the calendar and its iCal feed ------------------------------------------------------------------------
+
+def _day_arg() -> date:
+    try:
+        return date.fromisoformat(request.args.get("day", "")[:10])
+    except ValueError:
+        return _now().astimezone(followups.TZ).date()
+
+
+@bp.route("/calendar")
+def calendar():
+    view = "month" if request.args.get("view") == "month" else "week"
+    day = _day_arg()
+    data = calendars.agenda(current_user, view, day)
+    token = current_user.calendar_token
+    feed_url = None
+    if token:
+        base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+        path = url_for("followups.calendar_feed", token=token)
+        feed_url = base + path if base else url_for("followups.calendar_feed", token=token, _external=True)
+    prev_day, next_day = calendars.neighbours(view, day)
+    return render_template("followups/calendar.html", view=view, day=day, cal=data, now=_now(),
+                           prev_day=prev_day, next_day=next_day,
+                           today=_now().astimezone(followups.TZ).date(), feed_url=feed_url,
+                           names=followups.names_for(f for fus in data["by_day"].values() for f in fus))
+
+
+@bp.route("/calendar/token", methods=["POST"])
+def calendar_token():
+    had = current_user.calendar_token is not None
+    calendars.new_calendar_token(current_user, now=_now())
+    flash(_("A new calendar link was made: the old one no longer works.") if had
+          else _("Your calendar link is ready: add it to your phone's calendar."), "success")
+    return redirect(url_for("followups.calendar", view=request.form.get("view"), day=request.form.get("day")))
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """No sign-in; a wrong or replaced token is a 404, counted like a bad API token, and throttled the same way."""
+    now, ip = _now(), request.remote_addr or ""
+    if auth.token_throttled(ip, now=now, kind=auth.CALENDAR_TOKEN_ATTEMPT):
+        return Response(_("Too many wrong calendar links from your network. Please wait a few minutes."), 429,
+                        {"Retry-After": str(int(auth.WINDOW.total_seconds()))}, mimetype="text/plain")
+    user = calendars.user_for_calendar_token(token)
+    if user is None:
+        auth.record_token_failure(ip, now=now, kind=auth.CALENDAR_TOKEN_ATTEMPT)
+        abort(404)
+    with notifications.in_language(user):
+        labels = {"lead": _("Lead"), "contact": _("Contact"), "name": _("My follow-ups")}
+    base = current_app.config.get("BASE_URL") or request.host_url
+    body = calendars.feed(user, now=now, base_url=base, labels=labels)
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": 'inline; filename="followups.ics"', "Cache-Control": "private, max-age=300"})
