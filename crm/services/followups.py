@@ -95,10 +95,11 @@ def _accept(actor: User, fu) -> bool:
 
 @rule("followup.claim")
 def _claim(actor: User, fu) -> bool:
-    """A county's staff take an unassigned follow-up from their county's inbox."""
+    """A county's staff take unassigned follow-ups from their county's inbox (claim_followup tells a colleague
+    who was quicker that it has been taken)."""
     if fu is None:
         return actor.role == Role.COUNTY_STAFF
-    return _county_inbox(actor, fu)
+    return actor.role == Role.COUNTY_STAFF and same_county(actor, fu.county_id)
 
 
 @rule("followup.board")
@@ -489,10 +490,10 @@ def claim_followup(actor: User, followup_id: int, *, now: datetime, expected_ver
     is accepted by the same act. Two colleagues pressing at once: one conditional UPDATE decides, the other is
     told who has it."""
     fu = get_followup(actor, followup_id)
-    if fu.assignee_id is not None and fu.status == FollowupStatus.OPEN:
-        raise Conflict(_("%(who)s has already claimed this follow-up.", who=fu.assignee.display_name))
     require(actor, "followup.claim", fu)
     _open(fu)
+    if fu.assignee_id is not None:
+        raise Conflict(_("%(who)s has already claimed this follow-up.", who=fu.assignee.display_name))
     before = snapshot(fu)
     claimed = db.session.execute(
         update(Followup).where(Followup.id == fu.id, Followup.assignee_id.is_(None),
