@@ -13,7 +13,8 @@
     new TomSelect(el, {plugins: ["remove_button"], maxOptions: 200});
   });
   document.querySelectorAll("select[data-picker]").forEach(function (el) {
-    new TomSelect(el, {maxOptions: 200, allowEmptyOption: true});
+    // No refresh throttle: a late refresh of what was typed reopened the list over the save button after a pick.
+    new TomSelect(el, {maxOptions: 200, allowEmptyOption: true, closeAfterSelect: true, refreshThrottle: 0});
   });
   // <select data-clears="#other">: choosing something here resets the other select to "nobody" (0), so a form
   // never holds both a person and a county inbox (the server refuses that pair too).
@@ -33,7 +34,7 @@
     var seq = 0, inFlight = null;
     var settings = {
       valueField: "id", labelField: "name", searchField: [], maxOptions: 20, loadThrottle: 250,
-      hideSelected: true, placeholder: config.placeholder,
+      hideSelected: true, placeholder: config.placeholder, refreshThrottle: 0,
       score: function () { return function () { return 1; }; },  // the server ranks; show its answer as given
       shouldLoad: function (q) { return q.trim().length > 0; },
       onType: function () {
@@ -60,7 +61,7 @@
         no_results: function () { return "<div class='no-results'>" + esc(config.noResults) + "</div>"; }
       }
     };
-    if (el.multiple) { settings.plugins = ["remove_button"]; settings.maxItems = null; }
+    if (el.multiple) { settings.plugins = ["remove_button"]; settings.maxItems = null; } else { settings.closeAfterSelect = true; }
     new TomSelect(el, settings);
   }
   function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
