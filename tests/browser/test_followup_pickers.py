@@ -222,3 +222,36 @@ def test_calendar_and_its_feed(any_page, sign_in, base_url, viewport):
     assert feed.text().startswith("BEGIN:VCALENDAR\r\n") and "END:VCALENDAR" in feed.text()
     assert page.context.request.get(url.replace(".ics", "x.ics")).status == 404
     assert page.js_errors == []
+
+
+def test_event_invites_leads_through_a_multi_picker_with_chips(any_page, sign_in, base_url, live_server, viewport):
+    page = any_page
+    first, second = (hanbin_lead(live_server, n) for n in ({"phone": (6, 7), "desktop": (8, 9)}[viewport]))
+    name = f"安康富硒产业推介会（{viewport}）"
+    enter(page, sign_in, base_url, "city")
+    page.goto(f"{base_url}/events/new")
+    arrive(page, f"{base_url}/events/new")
+    page.get_by_label("活动名称").fill(name)
+    page.get_by_label("举办日期").fill("2027-05-18")
+    invited = page.locator("#lead_ids-ts-control")
+    for _lead_id, lead_name in (first, second):
+        invited.click()
+        invited.fill(lead_name[2:6])
+        options(page, "lead_ids").filter(has_text=lead_name).first.click()
+    chips = page.locator("#lead_ids + .ts-wrapper .item")
+    expect(chips).to_have_count(2)
+    came = page.locator("#attended_ids-ts-control")
+    came.click()
+    came.fill(first[1][2:6])
+    options(page, "attended_ids").filter(has_text=first[1]).first.click()
+    page.keyboard.press("Escape")
+    shot(page, "event-form", viewport)
+    page.get_by_role("button", name="保存").click()
+    arrive(page, re.compile(rf"{re.escape(base_url)}/events/\d+$"))
+    expect(page.locator(".alert-success")).to_contain_text("推介会已保存")
+    attendance = page.locator(".card").filter(has_text="邀请客商")
+    expect(attendance).to_contain_text(first[1])
+    expect(attendance).to_contain_text(second[1])
+    page.goto(page.url + "/edit")
+    expect(page.locator("#lead_ids + .ts-wrapper .item")).to_have_count(2)  # the chosen stay as chips
+    assert page.js_errors == []
