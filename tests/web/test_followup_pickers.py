@@ -210,4 +210,23 @@ def test_wrong_feed_tokens_are_404_then_throttled(app):
         from crm.services.auth import _address_failures
 
         assert _address_failures("127.0.0.1", now()) == 0
-        assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_the_feed_token_never_reaches_the_access_log(app, login_as):
+    import io
+    import logging
+
+    client = login_as("county_staff")
+    client.post("/followups/calendar/token", data={})
+    with app.app_context():
+        token = db.session.get(User, client.user.id).calendar_token
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("crm.request")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        assert app.test_client().get(f"/followups/calendar/{token}.ics").status_code == 200
+    finally:
+        logger.removeHandler(handler)
+    assert "/followups/calendar/***.ics" in stream.getvalue() and token not in stream.getvalue()
