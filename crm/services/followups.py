@@ -718,14 +718,6 @@ def assignable_counties(actor: User) -> list[County]:
     return list(db.session.scalars(stmt))
 
 
-def lead_choices(actor: User, *, limit: int = 300) -> list[Lead]:
-    """Leads to pick in a plain form: the actor's county's first (all leads are readable city-wide)."""
-    stmt = select(Lead).where(Lead.deleted_at.is_(None))
-    if not is_city_level(actor) and actor.county_id is not None:
-        stmt = stmt.where(Lead.owner_county_id == actor.county_id)
-    return list(db.session.scalars(stmt.order_by(Lead.name).limit(limit)))
-
-
 def names_for(items) -> dict:
     """Lead and person names for a list of follow-ups, fetched in two queries (the model has no relations
     to leads, and a list page must not query per row)."""
