@@ -181,7 +181,8 @@ def detail(followup_id: int, complete_form: CompleteForm | None = None):
 
 def _named_errors(form) -> None:
     """One banner naming the fields to fix (each also shows its message under itself)."""
-    names = [str(form[name].label.text) for name in form.errors if name in form._fields]
+    names = [str(form[name].label.text) for name in form.errors
+             if name in form._fields and form[name].type not in ("HiddenField", "CSRFTokenField")]
     if names:
         flash(_("Please check: %(fields)s", fields="、".join(names)), "danger")
 
