@@ -64,19 +64,28 @@ def _configure_root(level: str, fmt: str) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a dozen lines per app otherwise
 
 
+_FEED_TOKEN = re.compile(r"^(/followups/calendar/)[^/]+\.ics$")
+
+
 def _start() -> None:
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
     g.request_started = time.perf_counter()
 
 
+def _logged_path() -> str:
+    """The path as logged: a calendar feed's token is its only key, so it never reaches a log file."""
+    return _FEED_TOKEN.sub(r"\1***.ics", request.path)
+
+
 def _finish(response):
     started = g.get("request_started")
     if started is not None and not request.path.startswith("/static/"):
         duration = round((time.perf_counter() - started) * 1000, 1)
-        access_log.info("%s %s %s %.1fms %s", request.method, request.path, response.status_code, duration,
+        path = _logged_path()
+        access_log.info("%s %s %s %.1fms %s", request.method, path, response.status_code, duration,
                         request.remote_addr or "-",
-                        extra={"method": request.method, "path": request.path, "status": response.status_code,
+                        extra={"method": request.method, "path": path, "status": response.status_code,
                                "duration_ms": duration, "remote_addr": request.remote_addr})
     if g.get("request_id"):
         response.headers["X-Request-ID"] = g.request_id

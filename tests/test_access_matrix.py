@@ -104,6 +104,11 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "GET /followups/board/<int:county_id>": READERS_OWN_COUNTY,
     "followups.bulk": STAFF,  # refused/404 for all with an empty body: declared by design
     "followups.mine": SIGNED_IN,
+    # the world's follow-up is assigned (not in an inbox): its county's staff are told who has it (409)
+    "followups.claim": frozenset({"county_staff"}),
+    "followups.calendar": SIGNED_IN,
+    "followups.calendar_token": SIGNED_IN,  # one's own feed link
+    "followups.calendar_feed": PUBLIC,  # read by a phone's calendar app: the token in the URL is the key
     "followups.create": STAFF,
     "followups.overview": frozenset({'admin', 'city_staff', 'viewer'}),
     "interactions.create": STAFF,
@@ -158,7 +163,8 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "conflicts.merge": CITY,  # no conflict in the world yet: declared by design (city arbitrates)
     "followups.accept": frozenset({'admin', 'county_staff'}),
     "followups.cancel": CITY,
-    "followups.complete": SIGNED_IN,  # an empty form is sent back (302) before the service judges: inconclusive
+    # the assignee, the assigner and the city complete; an empty form is shown again (400) with its errors
+    "followups.complete": OWN_COUNTY,
     "followups.handoff": CITY,
     "followups.give_back": frozenset({'admin', 'county_staff'}),
     "leads.delete": OWN_COUNTY,  # the API deleted the lead first: declared by design

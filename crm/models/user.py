@@ -45,6 +45,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     notify_webhook: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The secret in the URL of the user's iCal feed of follow-ups (crm.services.calendar); None until first asked.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
     county: Mapped[County | None] = relationship(lazy="joined")
 

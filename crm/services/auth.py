@@ -16,8 +16,10 @@ from crm.services.passwords import hash_password, password_problems, verify_pass
 from crm.transactions import writing
 
 WINDOW = timedelta(minutes=15)
-# Failed bearer tokens are counted in the same table under a name no user can have (USERNAME_RE has no "#").
+# Failed bearer tokens (and calendar-feed tokens) are counted in the same table under names no user can have
+# (USERNAME_RE has no "#").
 API_TOKEN_ATTEMPT = "#api-token"
+CALENDAR_TOKEN_ATTEMPT = "#calendar-token"
 
 
 def _failures(now: datetime, window: timedelta, **match) -> int:
@@ -31,7 +33,7 @@ def _failures(now: datetime, window: timedelta, **match) -> int:
 def _address_failures(ip: str, now: datetime) -> int:
     """Failed sign-ins from one address (any username); bad API tokens are counted on their own."""
     return db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.username != API_TOKEN_ATTEMPT, LoginAttempt.succeeded.is_(False),
+        LoginAttempt.ip == ip, ~LoginAttempt.username.startswith("#"), LoginAttempt.succeeded.is_(False),
         LoginAttempt.at >= now - WINDOW)) or 0
 
 
@@ -79,16 +81,16 @@ def clear_failures(username: str) -> None:
                                                   LoginAttempt.succeeded.is_(False)))
 
 
-def token_throttled(ip: str, *, now: datetime) -> bool:
-    """Too many unknown or revoked bearer tokens from this address: refuse before looking the next one up."""
-    return _failures(now, WINDOW, username=API_TOKEN_ATTEMPT, ip=ip) >= current_app.config["API_TOKEN_IP_MAX_FAILURES"]
+def token_throttled(ip: str, *, now: datetime, kind: str = API_TOKEN_ATTEMPT) -> bool:
+    """Too many unknown or revoked tokens of this kind from this address: refuse before looking the next one up."""
+    return _failures(now, WINDOW, username=kind, ip=ip) >= current_app.config["API_TOKEN_IP_MAX_FAILURES"]
 
 
-def record_token_failure(ip: str, *, now: datetime) -> None:
+def record_token_failure(ip: str, *, now: datetime, kind: str = API_TOKEN_ATTEMPT) -> None:
     """Counted in a write transaction of its own: the request may be a GET, whose reads take no write lock."""
     db.session.rollback()
     with writing():
-        db.session.add(LoginAttempt(username=API_TOKEN_ATTEMPT, ip=ip, succeeded=False, at=now))
+        db.session.add(LoginAttempt(username=kind, ip=ip, succeeded=False, at=now))
         db.session.commit()
 
 

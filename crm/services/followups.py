@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
 
 from crm.extensions import db
 from crm.models import (
@@ -91,6 +91,15 @@ def _accept(actor: User, fu) -> bool:
     if fu is None:
         return actor.role in (Role.ADMIN, Role.COUNTY_STAFF)
     return actor.role == Role.ADMIN or (actor.role == Role.COUNTY_STAFF and same_county(actor, fu.county_id))
+
+
+@rule("followup.claim")
+def _claim(actor: User, fu) -> bool:
+    """A county's staff take unassigned follow-ups from their county's inbox (claim_followup tells a colleague
+    who was quicker that it has been taken)."""
+    if fu is None:
+        return actor.role == Role.COUNTY_STAFF
+    return actor.role == Role.COUNTY_STAFF and same_county(actor, fu.county_id)
 
 
 @rule("followup.board")
@@ -190,6 +199,11 @@ def _clean_assignment(actor: User, data: dict, errors: Errors) -> tuple[User | N
             return None, None
         if not is_city_level(actor) and assignee.county_id != actor.county_id:
             errors.add("assignee_id", _l("You can only assign to staff of your own county."))
+            return None, None
+        if county_id is not None and county_id != assignee.county_id:
+            # A county inbox chosen while a person stays chosen: say so rather than silently keep the person.
+            errors.add("county_id", _l("Choose either a person or a county's inbox, not both: to leave it in the "
+                                       "county's inbox, set the assignee to nobody."))
             return None, None
         return assignee, assignee.county_id
     if county_id is not None:
@@ -362,6 +376,7 @@ def complete_followup(actor: User, followup_id: int, outcome: str, *, now: datet
         _schedule_next(actor, fu, next, now=now)
     _notify(fu.assigned_by_id, actor, "completed", fu, f"completed:{fu.id}",
             lambda: _("Follow-up done: %(title)s", title=fu.title), outcome, now=now)
+    notifications.settle_reminders(_link(fu), now=now)
     before, after = audit.changes(before, snapshot(fu))
     audit.record(actor, "followup.complete", "followup", fu.id, summary=fu.title, before=before, after=after)
     lead_id, project_id = fu.lead_id, fu.project_id
@@ -408,6 +423,7 @@ def cancel_followup(actor: User, followup_id: int, *, now: datetime, reason: str
         raise InvalidInput(errors)
     versions.bump(fu, "followup")
     fu.status, fu.outcome, fu.completed_at, fu.completed_by_id = FollowupStatus.CANCELLED.value, reason, now, actor.id
+    notifications.settle_reminders(_link(fu), now=now)
     audit.record(actor, "followup.cancel", "followup", fu.id, summary=fu.title, after={"reason": reason})
     db.session.commit()
     return fu
@@ -465,6 +481,40 @@ def accept_followup(actor: User, followup_id: int, *, now: datetime, take: bool 
             lambda: _("Accepted by the county: %(title)s", title=fu.title), now=now)
     before, after = audit.changes(before, snapshot(fu))
     audit.record(actor, "followup.accept", "followup", fu.id, summary=fu.title, before=before, after=after)
+    db.session.commit()
+    return fu
+
+
+def claim_followup(actor: User, followup_id: int, *, now: datetime, expected_version: int | None = None) -> Followup:
+    """A county staff member takes an unassigned follow-up from their county's inbox (领取); a pending hand-off
+    is accepted by the same act. Two colleagues pressing at once: one conditional UPDATE decides, the other is
+    told who has it."""
+    fu = get_followup(actor, followup_id)
+    require(actor, "followup.claim", fu)
+    _open(fu)
+    if fu.assignee_id is not None:
+        raise Conflict(_("%(who)s has already claimed this follow-up.", who=fu.assignee.display_name))
+    before = snapshot(fu)
+    claimed = db.session.execute(
+        update(Followup).where(Followup.id == fu.id, Followup.assignee_id.is_(None),
+                               Followup.county_id == actor.county_id,
+                               Followup.status == FollowupStatus.OPEN.value)
+        .values(assignee_id=actor.id, handoff=case((Followup.handoff == Handoff.PENDING.value,
+                                                    Handoff.ACCEPTED.value), else_=Followup.handoff))
+        .returning(Followup.id)).scalar_one_or_none()
+    if claimed is None:  # someone else was quicker, between our read and our write
+        db.session.rollback()
+        db.session.refresh(fu)
+        who = fu.assignee.display_name if fu.assignee else None
+        raise Conflict(_("%(who)s has already claimed this follow-up.", who=who) if who
+                       else _("This follow-up is no longer in your county's inbox."))
+    versions.bump(fu, "followup", expected_version)
+    db.session.refresh(fu)
+    if before["handoff"] == Handoff.PENDING.value:
+        _notify(fu.assigned_by_id, actor, "accepted", fu, f"accepted:{fu.id}:{now.isoformat()}",
+                lambda: _("Accepted by the county: %(title)s", title=fu.title), now=now)
+    before, after = audit.changes(before, snapshot(fu))
+    audit.record(actor, "followup.claim", "followup", fu.id, summary=fu.title, before=before, after=after)
     db.session.commit()
     return fu
 
@@ -666,14 +716,6 @@ def assignable_counties(actor: User) -> list[County]:
     if not is_city_level(actor):
         stmt = stmt.where(County.id == actor.county_id)
     return list(db.session.scalars(stmt))
-
-
-def lead_choices(actor: User, *, limit: int = 300) -> list[Lead]:
-    """Leads to pick in a plain form: the actor's county's first (all leads are readable city-wide)."""
-    stmt = select(Lead).where(Lead.deleted_at.is_(None))
-    if not is_city_level(actor) and actor.county_id is not None:
-        stmt = stmt.where(Lead.owner_county_id == actor.county_id)
-    return list(db.session.scalars(stmt.order_by(Lead.name).limit(limit)))
 
 
 def names_for(items) -> dict:

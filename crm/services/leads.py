@@ -126,6 +126,15 @@ def pickable_lead(actor: User, lead_id) -> Lead | None:
         return None
 
 
+def pickable_leads(actor: User, lead_ids) -> list[Lead]:
+    """The live, readable leads among `lead_ids` (a multi-picker's chosen ones), by name; a page of ids at most."""
+    ids = [i for i in dict.fromkeys(lead_ids or []) if isinstance(i, int) and 0 < i < 2**31][:1000]
+    if not ids:
+        return []
+    found = db.session.scalars(select(Lead).where(Lead.id.in_(ids), Lead.deleted_at.is_(None)).order_by(Lead.name))
+    return [lead for lead in found if can(actor, "lead.view", lead)]
+
+
 def snapshot(lead: Lead) -> dict:
     return {k: getattr(lead, k) for k in AUDITED}
 

@@ -456,10 +456,6 @@ def editable_counties(actor: User) -> list[County]:
     return list(db.session.scalars(stmt))
 
 
-def lead_choices(limit: int = 500) -> list[Lead]:
-    return list(db.session.scalars(select(Lead).where(Lead.deleted_at.is_(None)).order_by(Lead.name).limit(limit)))
-
-
 def event_choices() -> list[Event]:
     return list(db.session.scalars(select(Event).order_by(Event.held_on.desc()).limit(200)))
 

@@ -57,6 +57,14 @@ def _followup(world: World):
                                    "due_at": (NOW + timedelta(days=3)).isoformat()}, now=NOW).id
 
 
+def _calendar_token(world: World):
+    """The county user's iCal feed token (crm.services.calendars): the feed is public, its token the key."""
+    from crm.models import User
+    from crm.services.calendars import new_calendar_token
+
+    return new_calendar_token(db.session.get(User, world.users["county_staff"]), now=NOW)
+
+
 def _notification(world: World):
     from crm.models import User
     from crm.services.notifications import notify
@@ -160,6 +168,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "lead_id": _lead,
     "followup_id": _followup,
     "notification_id": _notification,
+    "token": _calendar_token,
     "project_id": _project,
     "funds_id": _funds,
     "event_id": _event,

@@ -383,15 +383,33 @@ def test_bulk_reschedule_moves_due_time(app, make_user, lead_id):
 
 # --- reminders -----------------------------------------------------------------------------------------
 
-def test_due_soon_reminder_is_planned_once_per_due_time(app, make_user, lead_id):
+def test_due_soon_reminder_is_planned_once_per_task_and_day(app, make_user, lead_id):
+    """A rescheduled task is not announced again the same day (issue 14 #9: notifications repeated); the next
+    Ankang day it may be, and the older unread one then stops counting."""
     staff = make_user("county_staff")
     fid = make_followup(app, staff.id, lead_id, assignee_id=staff.id, due_at=NOW + timedelta(hours=5))
-    make_followup(app, staff.id, lead_id, assignee_id=staff.id, due_at=NOW + timedelta(hours=30))
+    make_followup(app, staff.id, lead_id, assignee_id=staff.id, due_at=NOW + timedelta(hours=60))
     with app.test_request_context():
         assert reminders.plan_due_soon_reminders(NOW, hours=24) == 1
         assert reminders.plan_due_soon_reminders(NOW + timedelta(minutes=5), hours=24) == 0
         followups.bulk_reschedule(user(staff.id), [fid], NOW + timedelta(hours=8), now=NOW)
-        assert reminders.plan_due_soon_reminders(NOW + timedelta(minutes=10), hours=24) == 1
+        assert reminders.plan_due_soon_reminders(NOW + timedelta(minutes=10), hours=24) == 0
+        tomorrow = NOW + timedelta(days=1)
+        followups.bulk_reschedule(user(staff.id), [fid], tomorrow + timedelta(hours=8), now=tomorrow)
+        assert reminders.plan_due_soon_reminders(tomorrow, hours=24) == 1
+        notes = notes_of(staff.id, "due_soon")
+        assert len(notes) == 2 and notes[0].read_at is not None and notes[1].read_at is None
+
+
+def test_closing_a_task_settles_its_reminders(app, make_user, lead_id):
+    staff, boss = make_user("county_staff"), make_user("county_staff")
+    fid = make_followup(app, boss.id, lead_id, assignee_id=staff.id, due_at=NOW - timedelta(days=5))
+    with app.test_request_context():
+        reminders.plan_overdue_notices(NOW, escalate_days=2)
+        assert [n.read_at for n in notes_of(staff.id, "overdue")] == [None]
+        followups.complete_followup(user(staff.id), fid, "已联系", now=NOW + timedelta(hours=1))
+        assert all(n.read_at is not None for n in notes_of(staff.id, "overdue") + notes_of(boss.id, "escalation"))
+        assert reminders.plan_overdue_notices(NOW + timedelta(days=1), escalate_days=2) == 0
 
 
 def test_overdue_notice_then_escalation_after_m_days(app, make_user, lead_id):

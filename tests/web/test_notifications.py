@@ -1,6 +1,7 @@
 """The notification centre page, the navbar badge and marking read (own only)."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from crm.extensions import db
@@ -43,11 +44,28 @@ def test_marking_someone_elses_notification_is_not_found(app, login_as, make_use
 
 
 def test_channel_choices_saved(app, login_as):
+    app.config.update(MAIL_SERVER="127.0.0.1", CHAT_WEBHOOK_URL="http://127.0.0.1:9/hook")
     client = login_as("county_staff")
     client.post("/notifications/channels", data={"notify_webhook": "1"})
     with app.app_context():
         u = db.session.get(User, client.user.id)
         assert (u.notify_email, u.notify_webhook) == (False, True)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert re.search(r'id="ch-hook" checked\s*>', page) and re.search(r'id="ch-email"\s*>', page)
+
+
+def test_channels_not_set_up_are_unticked_and_disabled(app, login_as):
+    """Issue 14 #9: both boxes were ticked although both said 系统尚未配置."""
+    app.config.update(MAIL_SERVER="", CHAT_WEBHOOK_URL="")
+    client = login_as("county_staff")
+    page = client.get("/notifications/").get_data(as_text=True)
+    for box in ("ch-email", "ch-hook"):
+        tag = re.search(rf'<input[^>]*id="{box}"[^>]*>', page).group(0)
+        assert "disabled" in tag and "checked" not in tag
+    client.post("/notifications/channels", data={})  # disabled boxes are never posted: nothing changes
+    with app.app_context():
+        u = db.session.get(User, client.user.id)
+        assert (u.notify_email, u.notify_webhook) == (True, True)
 
 
 def test_anonymous_sees_no_badge(client):

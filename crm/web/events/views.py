@@ -11,6 +11,7 @@ from crm.models import Event
 from crm.services import events, projects, versions
 from crm.services.errors import EditConflict, InvalidInput
 from crm.services.permissions import can, is_city_level
+from crm.web import pickers
 from crm.web.events.forms import EventForm
 from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.pagination import paginate
@@ -50,8 +51,7 @@ def _fill(form: EventForm) -> None:
     counties = projects.editable_counties(current_user)
     city = [(0, _("The city bureau"))] if is_city_level(current_user) else []
     form.county_id.choices = choices(city + [(c.id, c.name) for c in counties if not c.is_city])
-    leads = choices([(lead.id, lead.name) for lead in projects.lead_choices()])
-    form.lead_ids.choices, form.attended_ids.choices = leads, list(leads)
+    pickers.lead_choices(form.lead_ids, form.attended_ids)  # searched on the server, not listed in full
 
 
 def _save(form: EventForm, event=None):

@@ -1,7 +1,15 @@
 """Follow-up forms: shape only (the service checks meaning: who may be assigned, which lead)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.followups.labels import INTERACTION_KIND_LABELS, PRIORITY_LABELS
@@ -12,7 +20,7 @@ DT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 class FollowupForm(OnceForm):
     title = StringField(_l("What to do"), validators=[DataRequired(), Length(max=200)])
-    lead_id = SelectField(_l("Lead"), coerce=int, choices=[])
+    lead_id = IntegerField(_l("Lead"), validators=[Optional()])  # a searchable picker; the service checks the id
     due_at = DateTimeLocalField(_l("Due"), format=DT, validators=[DataRequired()])
     priority = SelectField(_l("Priority"), choices=choices(PRIORITY_LABELS.items()), default="normal")
     assignee_id = SelectField(_l("Assignee"), coerce=int, choices=[])

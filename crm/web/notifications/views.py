@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -39,9 +39,11 @@ def _safe(link: str | None) -> str | None:
 def index():
     unread_only = request.args.get("unread") == "1"
     page = paginate(notifications.notifications_query(current_user, unread_only=unread_only), per_page=30)
-    cfg = current_app.config
+    available = notifications.channels_available()
     return render_template("notifications/index.html", page=page, unread_only=unread_only,
-                           mail_on=bool(cfg.get("MAIL_SERVER")), webhook_on=bool(cfg.get("CHAT_WEBHOOK_URL")))
+                           followup_status=notifications.linked_followups(page.items),
+                           reminder_kinds=notifications.REMINDER_KINDS,
+                           mail_on=available[notifications.EMAIL], webhook_on=available[notifications.WEBHOOK])
 
 
 @bp.route("/<int:notification_id>/read", methods=["POST"])
@@ -60,7 +62,11 @@ def read_all():
 
 @bp.route("/channels", methods=["POST"])
 def channels():
-    notifications.set_channels(current_user, email=request.form.get("notify_email") == "1",
-                               webhook=request.form.get("notify_webhook") == "1")
+    # A channel the server cannot send on is shown disabled (so never posted): its stored choice stays as it was.
+    available = notifications.channels_available()
+    email = request.form.get("notify_email") == "1" if available[notifications.EMAIL] else current_user.notify_email
+    webhook = (request.form.get("notify_webhook") == "1" if available[notifications.WEBHOOK]
+               else current_user.notify_webhook)
+    notifications.set_channels(current_user, email=email, webhook=webhook)
     flash(_("Your notification choices were saved."), "success")
     return redirect(url_for("notifications.index"))

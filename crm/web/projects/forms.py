@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.web.forms import OnceForm, choices
+from crm.web.pickers import optional_id
 from crm.web.projects.labels import CHANNEL_LABELS, STAGE_LABELS
 
 
@@ -30,7 +31,7 @@ class ProjectForm(OnceForm):
     planned_start_on = DateField(_l("Planned start"), validators=[Optional()])
     lead_ids = SelectMultipleField(_l("Investors (leads)"), coerce=int, choices=[])
     source_channel = SelectField(_l("Source channel"), choices=choices([("", "—")] + list(CHANNEL_LABELS.items())))
-    referrer_id = SelectField(_l("Referred by"), coerce=int, choices=[])
+    referrer_id = SelectField(_l("Referred by"), coerce=optional_id, choices=[])
     event_id = SelectField(_l("Signed at event"), coerce=int, choices=[])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
     version = HiddenField()  # the version the form was filled from; a save against a newer one is refused

@@ -11,6 +11,7 @@ from crm.models import FundsArrival, Project
 from crm.services import counties, funds, industries, projects, versions
 from crm.services.errors import ConfirmationNeeded, EditConflict, InvalidInput
 from crm.services.permissions import can
+from crm.web import pickers
 from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.pagination import paginate
 from crm.web.projects import labels
@@ -80,9 +81,8 @@ def kanban():
 def _fill_choices(form: ProjectForm) -> None:
     form.county_id.choices = choices([(c.id, c.name) for c in projects.editable_counties(current_user)])
     form.industry_id.choices = choices(industry_pairs("—"))
-    leads = [(lead.id, lead.name) for lead in projects.lead_choices()]
-    form.lead_ids.choices = choices(leads)
-    form.referrer_id.choices = choices([(0, "—")] + leads)
+    pickers.lead_choices(form.lead_ids)  # both searched on the server, not listed in full
+    pickers.lead_choices(form.referrer_id, empty="—")
     form.event_id.choices = choices([(0, "—")] + [(e.id, f"{e.held_on} {e.name}") for e in projects.event_choices()])
 
 
