@@ -150,6 +150,7 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "interactions.trip_edit": OWN_COUNTY,  # the county that organised the trip, and the city
     "interactions.edit": OWN_COUNTY,  # the county that logged the visit, and the city
     "interactions.withdraw": OWN_COUNTY,  # the same; an empty reason is sent back (302) to the edit page
+    "api_followups.followup_claim": frozenset({"county_staff"}),
     "api_followups.followup_complete": STAFF,  # refused/404 for all with an empty body: declared by design
     "api_leads.lead_delete": OWN_COUNTY,  # the first allowed one deletes it; the others find it gone
     "api_notifications.notification_read": ADMIN,  # the world's notification is the admin's: its owner only

@@ -73,6 +73,11 @@ class CompleteInput(Schema):
                          metadata={"description": "done and schedule the next follow-up"})
 
 
+class ClaimInput(Schema):
+    version = fields.Integer(allow_none=True,
+                             metadata={"description": "the version read; a follow-up changed since answers 409"})
+
+
 class FollowupQuery(PageArgs):
     assignee_id = fields.Integer()
     county_id = fields.Integer()
@@ -128,3 +133,16 @@ def followup_update(data, followup_id: int):
 def followup_complete(data, followup_id: int):
     return followups.complete_followup(actor(), followup_id, data["outcome"], kind=data.get("kind"),
                                        next=data.get("next"), now=_now())
+
+
+@bp.route("/followups/<int:followup_id>/claim", methods=["POST"])
+@bp.arguments(ClaimInput)
+@bp.response(200, FollowupSchema)
+@bp.doc(description="领取: a county staff member takes an unassigned follow-up from their county's inbox (a "
+                    "pending hand-off is accepted by the same act). Taken by a colleague first: 409.",
+        **versions.IF_MATCH_DOC)
+def followup_claim(data, followup_id: int):
+    expected, from_header = versions.expected_version(data)
+    with versions.precondition(from_header):
+        fu = followups.claim_followup(actor(), followup_id, now=_now(), expected_version=expected)
+    return fu, 200, versions.etag(fu.version)

@@ -77,3 +77,18 @@ def test_notifications_own_only(app, api_client, make_user):
     read = client.post(f"/api/v1/notifications/{mine}/read")
     assert read.status_code == 200 and read.get_json()["read_at"]
     assert client.get("/api/v1/notifications?unread=true").get_json()["total"] == 0
+
+
+def test_claim_from_the_county_inbox_once(app, api_client, make_user):
+    colleague = make_user("county_staff")
+    lead = make_lead(app)
+    fid = make_followup(app, colleague.id, lead, county_id=colleague.county_id)
+    first, second = api_client("county_staff"), api_client("county_staff")
+    stale = first.get(f"/api/v1/followups/{fid}").get_json()["version"]
+    claimed = first.post(f"/api/v1/followups/{fid}/claim", json={"version": stale})
+    assert claimed.status_code == 200, claimed.get_json()
+    assert claimed.get_json()["assignee_id"] == first.user.id and claimed.get_json()["version"] == stale + 1
+    late = second.post(f"/api/v1/followups/{fid}/claim", json={})
+    assert late.status_code == 409 and "领取" in late.get_json()["detail"]
+    outsider = api_client("county_staff", "610924")
+    assert outsider.post(f"/api/v1/followups/{fid}/claim", json={}).status_code == 404
