@@ -41,6 +41,7 @@ STATE_CHANGING = ("delete", "cancel", "complete", "revoke", "restore", "handoff"
 # write is often refused (400/422) before its permission is judged, so "refused input" proves nothing either way.
 ACCESS: dict[str, frozenset[str] | str] = {
     "home.index": SIGNED_IN,
+    "home.favicon": PUBLIC,
     "admin.audit_index": ADMIN,
     "admin.counties_index": ADMIN,
     "admin.counties_form": ADMIN,
@@ -139,6 +140,10 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "reports.targets_grid GET": ADMIN,
     "reports.targets_grid POST": ADMIN,
     "search.index": SIGNED_IN,
+    "search.saved_create": SIGNED_IN,  # a private one for everyone; sharing is judged by the service
+    "search.saved_open": SIGNED_IN,  # the world's saved search is shared city-wide
+    "search.saved_delete": CITY,  # its maker (city staff) and administrators
+    "search.bulk_action": SIGNED_IN,  # the form's choices and the services judge each action and lead
     "interactions.trips_index": SIGNED_IN,
     "interactions.trip_detail": SIGNED_IN,
     "interactions.trip_create": STAFF,

@@ -2,7 +2,7 @@
 at a glance and the quickest way to log a visit."""
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.models import Role
@@ -30,5 +30,5 @@ def index():
 
 @bp.route("/favicon.ico")
 def favicon():
-    """Browsers ask for /favicon.ico whatever the page links: the static icon, cacheable, no sign-in."""
-    return current_app.send_static_file("favicon.ico")
+    """Browsers ask for /favicon.ico whatever the page links: a permanent redirect to the static icon."""
+    return redirect(url_for("static", filename="favicon.ico"), 301)

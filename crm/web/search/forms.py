@@ -19,4 +19,4 @@ class BulkForm(FlaskForm):
     tag = StringField(_l("Tag"), validators=[Optional(), Length(max=40)])
     campaign_id = SelectField(_l("Outreach list"), coerce=int, choices=[], validators=[Optional()])
     event_id = SelectField(_l("Event"), coerce=int, choices=[], validators=[Optional()])
-    fmt = SelectField(_l("Format"), choices=[("xlsx", "XLSX"), ("csv", "CSV")], validators=[Optional()])
+    fmt = SelectField(_l("Format"), choices=[], validators=[Optional()])

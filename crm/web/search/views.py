@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
 
 from crm.services import bulk, indexing, leads, outreach, saved_searches
@@ -101,6 +102,7 @@ def _bulk_form(query: str = "") -> BulkForm:
         (u.id, f"{u.display_name}（{u.county.name if u.county else _('City-wide')}）")
         for u in (leads.owner_choices(current_user) if may_edit else [])])
     form.campaign_id.choices = choices([(0, "—")] + [(c.id, outreach.campaign_title(c)) for c in campaigns])
+    form.fmt.choices = choices([("xlsx", "XLSX"), ("csv", "CSV")])
     form.event_id.choices = choices([(0, "—")] + [(e.id, f"{e.held_on:%Y-%m-%d} {e.name}") for e in events])
     return form
 
@@ -140,8 +142,7 @@ def saved_open(saved_search_id: int):
 @bp.route("/saved/<int:saved_search_id>/delete", methods=["POST"])
 @login_required
 def saved_delete(saved_search_id: int):
-    form = SaveSearchForm()
-    if form.is_submitted() and not form.csrf_token.errors:
+    if FlaskForm().validate_on_submit():  # the CSRF token only
         saved_searches.delete_search(current_user, saved_search_id, now=_now())
         flash(_("Saved search deleted."), "success")
     return redirect(url_for("search.index"))
