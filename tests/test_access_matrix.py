@@ -43,6 +43,7 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "home.index": SIGNED_IN,
     "home.favicon": PUBLIC,
     "admin.audit_index": ADMIN,
+    "admin.audit_export": ADMIN,
     "admin.counties_index": ADMIN,
     "admin.counties_form": ADMIN,
     "admin.users_index": ADMIN,

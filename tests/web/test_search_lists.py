@@ -3,6 +3,7 @@ ticked rows or on all results, the refused leads reported on the result page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -107,3 +108,26 @@ def test_bulk_with_nothing_selected_or_bad_ids_says_so(app, login_as):
         assert response.status_code == 200
         assert 'class="alert alert-danger' in response.get_data(as_text=True)
 
+
+
+def test_outreach_list_made_from_a_saved_search(app, login_as):
+    from crm.models import Campaign, OutreachItem
+    from crm.services import saved_searches
+
+    ids = _leads(app)
+    city = login_as("city_staff", None)
+    from crm.models import User
+
+    with app.app_context():
+        saved = saved_searches.save_search(db.session.get(User, city.user.id), "富硒茶", {"q": "富硒"}, "private",
+                                           now=datetime.now(UTC))
+        saved_id = saved.id
+    assert "富硒茶" in city.get("/outreach/").get_data(as_text=True)
+    response = city.post("/outreach/campaigns", data={"holiday_key": "mid_autumn", "year": "2030", "kinds": ["adviser"],
+                                                      "include_key": "", "saved_search_id": str(saved_id)})
+    assert response.status_code == 302
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        assert campaign.filters["saved_search_id"] == saved_id and campaign.target_kinds == []
+        listed = set(db.session.scalars(select(OutreachItem.lead_id).where(OutreachItem.campaign_id == campaign.id)))
+    assert listed == set(ids[:2])
