@@ -192,6 +192,7 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_funds.funds_withdraw": OWN_COUNTY,
     "auth.logout": SIGNED_IN,  # answers with the sign-in page: see SIGNS_OUT
     # imports: staff import; a batch is seen by its county (and the city), reverted by its creator or an admin
+    "imports.template": STAFF,
     "imports.index": STAFF,
     "imports.create": STAFF,
     "imports.preview": OWN_COUNTY,

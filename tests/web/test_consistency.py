@@ -114,3 +114,13 @@ def test_audit_log_exports_csv_and_xlsx_and_the_export_is_audited(app, login_as)
     assert login_as("city_staff", None).get("/admin/audit/export.csv").status_code == 403
     with app.app_context():
         assert db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "audit_log")) is not None
+
+
+def test_import_pages_offer_the_template_download(app, login_as):
+    client = login_as("county_staff", "610902")
+    assert 'href="/imports/template.xlsx"' in client.get("/imports/new").get_data(as_text=True)
+    assert 'href="/imports/template.xlsx"' in client.get("/imports/").get_data(as_text=True)
+    response = client.get("/imports/template.xlsx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert login_as("viewer", None).get("/imports/template.xlsx").status_code == 403
