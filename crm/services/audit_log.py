@@ -106,6 +106,8 @@ ROLE_LABELS = {"admin": _l("Administrator"), "city_staff": _l("City staff"), "co
                "viewer": _l("Leader (read-only)")}
 USER_FIELDS = ("owner_id", "assignee_id", "assigned_by_id", "created_by_id")
 COUNTY_FIELDS = ("owner_county_id", "county_id", "home_county_id")
+LEAD_LIST_FIELDS = ("done", "unchanged", "refused", "added_leads", "removed_leads", "lead_ids", "attended_ids")
+NAMED_AT_MOST = 20  # a long list of leads is shown by its first names and a count
 
 
 def _named(field: str, value):
@@ -113,6 +115,13 @@ def _named(field: str, value):
     from crm.models import County, Industry
     from crm.services.exports import KIND_LABELS, STAGE_LABELS, STATUS_LABELS
 
+    if field in LEAD_LIST_FIELDS and isinstance(value, list) and all(isinstance(v, int) for v in value):
+        from crm.models import Lead
+
+        shown = value[:NAMED_AT_MOST]
+        names = dict(db.session.execute(select(Lead.id, Lead.name).where(Lead.id.in_(shown))).all()) if shown else {}
+        named = [names.get(v, f"#{v}") for v in shown]
+        return named + ([_("and %(n)d more", n=len(value) - len(shown))] if len(value) > len(shown) else [])
     if isinstance(value, list):
         return [_named(field, v) for v in value]
     if not isinstance(value, (str, int)) or isinstance(value, bool):

@@ -124,3 +124,20 @@ def test_import_pages_offer_the_template_download(app, login_as):
     assert response.status_code == 200 and response.data[:2] == b"PK"
     assert "attachment" in response.headers["Content-Disposition"]
     assert login_as("viewer", None).get("/imports/template.xlsx").status_code == 403
+
+
+def test_audit_log_names_the_leads_of_a_bulk_action(app, login_as):
+    from crm.models import Lead
+
+    admin = login_as("admin", None)
+    with app.app_context():
+        from crm.services.counties import county_by_code
+
+        lead = Lead(name="批量里的客商", kind="enterprise", owner_county_id=county_by_code("610902").id)
+        db.session.add(lead)
+        db.session.commit()
+        audit.record(db.session.get(User, admin.user.id), "bulk.tag", "lead", None, summary="春节",
+                     after={"done": [lead.id], "refused": []})
+        db.session.commit()
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "批量：添加标签" in page and "批量里的客商" in page
