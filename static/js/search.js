@@ -3,7 +3,12 @@
 // field (owner, tag, list, event, format) shows for the chosen action only.
 (function () {
   function bar() { return document.getElementById("bulk-form"); }
-  function rows() { return Array.prototype.slice.call(document.querySelectorAll("input.bulk-row")); }
+  // A list may render each row twice (cards on a phone, a table on a desk): only the visible copies count.
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("input.bulk-row")).filter(function (box) {
+      return box.offsetParent !== null;
+    });
+  }
 
   function refresh() {
     var form = bar();
@@ -11,8 +16,10 @@
     var all = form.querySelector("[data-bulk-all]");
     var ticked = rows().filter(function (box) { return box.checked; }).length;
     var count = form.querySelector("[data-bulk-count]");
-    var total = all && all.checked ? all.closest(".form-check").textContent.trim() : String(ticked);
-    if (count) { count.textContent = (count.dataset.template || "已选 {n} 条").replace("{n}", total); }
+    if (count) {
+      count.textContent = all && all.checked ? all.closest(".form-check").textContent.trim()
+        : (count.dataset.template || "{n}").replace("{n}", String(ticked));
+    }
     var page = form.querySelector("[data-bulk-page]");
     if (page) { page.checked = ticked > 0 && ticked === rows().length; }
     var submit = form.querySelector("[data-bulk-submit]");
@@ -26,7 +33,16 @@
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("[data-bulk-page]")) {
-      rows().forEach(function (box) { box.checked = target.checked; });
+      rows().forEach(function (box) {
+        document.querySelectorAll('input.bulk-row[value="' + box.value + '"]').forEach(function (copy) {
+          copy.checked = target.checked;
+        });
+      });
+    }
+    if (target.matches("input.bulk-row")) {  // keep the other copy of the row in step
+      document.querySelectorAll('input.bulk-row[value="' + target.value + '"]').forEach(function (box) {
+        box.checked = target.checked;
+      });
     }
     if (target.matches("[data-bulk-page], input.bulk-row, [data-bulk-all], [data-bulk-action]")) { refresh(); }
   });

@@ -131,3 +131,20 @@ def test_outreach_list_made_from_a_saved_search(app, login_as):
         assert campaign.filters["saved_search_id"] == saved_id and campaign.target_kinds == []
         listed = set(db.session.scalars(select(OutreachItem.lead_id).where(OutreachItem.campaign_id == campaign.id)))
     assert listed == set(ids[:2])
+
+
+def test_lead_list_rows_can_be_selected_for_a_bulk_action_and_it_returns_to_the_list(app, login_as):
+    ids = _leads(app)
+    hanbin = login_as("county_staff", "610902")
+    page = hanbin.get("/leads?kind=enterprise").get_data(as_text=True)
+    assert 'id="bulk-form"' in page and 'name="next" type="hidden" value="/leads?kind=enterprise"' in page
+    assert f'name="lead_ids" value="{ids[0]}"' in page
+    response = hanbin.post("/search/bulk", data={"action": "tag", "tag": "列表", "next": "/leads?kind=enterprise",
+                                                 "lead_ids": [str(ids[0]), str(ids[0]), str(ids[2])]})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'href="/leads?kind=enterprise"' in page
+    with app.app_context():
+        assert "列表" in db.session.get(Lead, ids[0]).tags and "列表" in db.session.get(Lead, ids[2]).tags
+    # an outside target is not followed
+    response = hanbin.post("/search/bulk", data={"action": "tag", "tag": "x", "next": "//evil.example/"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/search/")

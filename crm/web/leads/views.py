@@ -18,6 +18,7 @@ from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.leads import labels
 from crm.web.leads.forms import CONTACT_ROWS, LeadForm, MergeForm
 from crm.web.pagination import paginate
+from crm.web.search.forms import bulk_form
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 FILTERS = ("kind", "industry_id", "county_id", "status", "owner_id", "is_key", "silent_days", "q", "sort")
@@ -65,9 +66,11 @@ def _industry_choices(blank: str) -> list:
 def index():
     filters = _filters()
     page = paginate(leads.leads_query(now=_now(), **filters))
+    form = bulk_form(next_url=request.full_path)
     return render_template("leads/index.html", page=page, filters=filters, counties=all_counties(),
                            industries=_industry_choices(_("All industries")),
-                           owners=leads.owner_choices(current_user) if current_user.county_id else [])
+                           owners=leads.owner_choices(current_user) if current_user.county_id else [],
+                           bulk_form=form if form.action.choices and page.items else None)
 
 
 @bp.route("/deleted")

@@ -13,11 +13,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
 
-from crm.services import bulk, indexing, leads, outreach, saved_searches
+from crm.services import bulk, indexing, saved_searches
 from crm.services.errors import InvalidInput
-from crm.services.permissions import can
 from crm.web.forms import choices
-from crm.web.search.forms import BulkForm, SaveSearchForm
+from crm.web.redirects import safe_path
+from crm.web.search.forms import BULK_LABELS, BulkForm, SaveSearchForm, bulk_form
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
@@ -69,7 +69,7 @@ def index():
     extra = {}
     if searched:
         extra = {"active": saved_searches.describe(filters), "save_form": _save_form(query),
-                 "bulk_form": _bulk_form(query)}
+                 "bulk_form": bulk_form(query)}
     return render_template(template, q=q, result=result, page=pages, filters=filters, sort=sort,
                            searched=searched, examples=EXAMPLES, sort_labels=SORT_LABELS,
                            saved=saved_searches.visible_searches(current_user), **extra)
@@ -82,28 +82,6 @@ def _now() -> datetime:
 def _save_form(query: str = "") -> SaveSearchForm:
     form = SaveSearchForm(query=query) if request.method == "GET" else SaveSearchForm()
     form.scope.choices = choices(saved_searches.scope_choices(current_user))
-    return form
-
-
-BULK_LABELS = {"owner": _l("Assign an owner"), "tag": _l("Add a tag"), "outreach": _l("Add to an outreach list"),
-               "event": _l("Invite to an event"), "export": _l("Export")}
-
-
-def _bulk_form(query: str = "") -> BulkForm:
-    form = BulkForm(query=query) if request.method == "GET" else BulkForm()
-    now = _now()
-    may_edit = can(current_user, "lead.edit")
-    campaigns = bulk.campaign_choices(current_user, now)
-    events = bulk.event_choices(current_user)
-    actions = [a for a, ok in (("owner", may_edit), ("tag", may_edit), ("outreach", bool(campaigns)),
-                               ("event", bool(events)), ("export", can(current_user, "export.run"))) if ok]
-    form.action.choices = choices([(a, str(BULK_LABELS[a])) for a in actions])
-    form.owner_id.choices = choices([(0, "—")] + [
-        (u.id, f"{u.display_name}（{u.county.name if u.county else _('City-wide')}）")
-        for u in (leads.owner_choices(current_user) if may_edit else [])])
-    form.campaign_id.choices = choices([(0, "—")] + [(c.id, outreach.campaign_title(c)) for c in campaigns])
-    form.fmt.choices = choices([("xlsx", "XLSX"), ("csv", "CSV")])
-    form.event_id.choices = choices([(0, "—")] + [(e.id, f"{e.held_on:%Y-%m-%d} {e.name}") for e in events])
     return form
 
 
@@ -151,13 +129,14 @@ def saved_delete(saved_search_id: int):
 @bp.route("/bulk", methods=["POST"])
 @login_required
 def bulk_action():
-    form = _bulk_form()
+    form = bulk_form()
     args = _query_args(form.query.data)
+    back = safe_path(form.next.data, url_for("search.index", **args))
     if not form.validate_on_submit():
         for field in form:
             for message in field.errors:
                 flash(f"{field.label.text}: {message}", "danger")
-        return redirect(url_for("search.index", **args))
+        return redirect(back)
     now = _now()
     try:
         ids = _selected_ids(form, args)
@@ -178,9 +157,8 @@ def bulk_action():
         for messages in error.errors.values():
             for message in messages:
                 flash(str(message), "danger")
-        return redirect(url_for("search.index", **args))
-    return render_template("search/bulk_result.html", outcome=outcome, label=BULK_LABELS[action],
-                           back=url_for("search.index", **args))
+        return redirect(back)
+    return render_template("search/bulk_result.html", outcome=outcome, label=BULK_LABELS[action], back=back)
 
 
 def _selected_ids(form: BulkForm, args: dict) -> list[int]:
