@@ -56,6 +56,16 @@ def test_county_user_filters_by_chip_and_tags_selected_results(any_page, sign_in
     if numbers[2]:
         expect(page.locator("#bulk-refused")).to_contain_text("只有该县区或市局可以修改")
     shot(page, "search-bulk-result", viewport)
+
+    # the lead list takes the same bulk bar; a row shown twice (card and table row) counts once
+    page.goto(f"{base_url}/leads")
+    page.wait_for_load_state()
+    visible = page.locator("input.bulk-row:visible")
+    visible.first.check()
+    expect(page.locator("[data-bulk-count]")).to_have_text("已选 1 条")
+    page.locator("[data-bulk-page]").check()
+    expect(page.locator("[data-bulk-count]")).to_have_text(f"已选 {visible.count()} 条")
+    shot(page, "leads-bulk", viewport)
     assert not page.js_errors
 
 

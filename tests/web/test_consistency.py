@@ -141,3 +141,14 @@ def test_audit_log_names_the_leads_of_a_bulk_action(app, login_as):
         db.session.commit()
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert "批量：添加标签" in page and "批量里的客商" in page
+
+
+def test_login_texts_and_the_targets_page_agree_on_who_sets_targets(app, login_as):
+    """DESIGN.md §1: the administrator keeps the targets; city staff read them in the reports."""
+    from crm.services.demo import demo_logins
+
+    texts = {username: what for username, _pw, what in demo_logins()}
+    assert "targets" in texts["admin"]
+    assert "targets: read-only" in texts["city"]
+    assert login_as("city_staff", None).get("/reports/targets").status_code == 403
+    assert login_as("admin", None).get("/reports/targets").status_code == 200
