@@ -17,6 +17,7 @@ from crm.services.counties import county_by_code
 from crm.services.errors import InvalidInput, NotFound, PermissionDenied
 
 NOW = datetime(2027, 1, 20, 2, 0, tzinfo=UTC)  # 春节 2027 is 02-06: its list may still change
+COVERED_ACTIONS = {"saved_search.create", "saved_search.view", "saved_search.delete"}
 
 
 def add_lead(app, name, county="610902", kind="hometown_entrepreneur", tags=(), owner_id=None) -> int:
@@ -41,6 +42,32 @@ def two_counties(app):
 
 
 # --- saved searches ----------------------------------------------------------------------------------
+
+def _who(role: str, county_id: int | None, uid: int) -> User:
+    return User(id=uid, username=role, display_name=role, role=role, county_id=county_id, is_active_user=True,
+                password_hash="!")
+
+
+@pytest.mark.parametrize("role, county_id, scopes", [
+    ("admin", None, {"private", "city"}), ("city_staff", None, {"private", "city"}),
+    ("city_staff", 1, {"private", "county", "city"}), ("county_staff", 2, {"private", "county"}),
+    ("viewer", None, {"private"}), ("viewer", 2, {"private"}),
+])
+def test_permission_matrix_of_saved_searches(role, county_id, scopes):
+    from crm.services.permissions import can
+
+    user = _who(role, county_id, 10)
+    assert {s for s in ("private", "county", "city") if can(user, "saved_search.create", s)} == scopes
+    own = SavedSearch(user_id=10, scope="private")
+    theirs_private = SavedSearch(user_id=11, scope="private")
+    theirs_county = SavedSearch(user_id=11, scope="county", county_id=2)
+    theirs_city = SavedSearch(user_id=11, scope="city")
+    assert can(user, "saved_search.view", own) and can(user, "saved_search.view", theirs_city)
+    assert not can(user, "saved_search.view", theirs_private)
+    assert can(user, "saved_search.view", theirs_county) is (county_id == 2)
+    assert can(user, "saved_search.delete", own)
+    assert can(user, "saved_search.delete", theirs_city) is (role == "admin")
+
 
 def test_county_user_shares_with_own_county_only(app, make_user):
     hanbin, colleague = make_user("county_staff", "610902"), make_user("county_staff", "610902")
