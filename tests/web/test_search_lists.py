@@ -148,3 +148,16 @@ def test_lead_list_rows_can_be_selected_for_a_bulk_action_and_it_returns_to_the_
     # an outside target is not followed
     response = hanbin.post("/search/bulk", data={"action": "tag", "tag": "x", "next": "//evil.example/"})
     assert response.status_code == 302 and response.headers["Location"].startswith("/search/")
+
+
+def test_all_results_over_the_cap_are_refused_not_cut(app, login_as, monkeypatch):
+    from crm.services import bulk
+
+    _leads(app)
+    monkeypatch.setattr(bulk, "MAX_LEADS", 1)
+    city = login_as("city_staff", None)
+    response = city.post("/search/bulk", data={"action": "tag", "tag": "全部", "query": "q=富硒", "all_results": "y"},
+                         follow_redirects=True)
+    assert "一次最多处理 1 条客商" in response.get_data(as_text=True)
+    with app.app_context():
+        assert not any("全部" in lead.tags for lead in db.session.scalars(select(Lead)))

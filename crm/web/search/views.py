@@ -165,7 +165,10 @@ def _selected_ids(form: BulkForm, args: dict) -> list[int]:
     """The ticked rows, or with "all results" every lead the search finds for this reader (up to the cap)."""
     if form.all_results.data:
         query = saved_searches.clean_query(args)
-        ids, _total = saved_searches.result_lead_ids(current_user, query, limit=bulk.MAX_LEADS)
+        ids, total = saved_searches.result_lead_ids(current_user, query, limit=bulk.MAX_LEADS + 1)
+        if len(ids) > bulk.MAX_LEADS:  # never act on a silent part of the results
+            raise InvalidInput({"lead_ids": [_("%(n)d results: a bulk action takes at most %(max)d leads. Narrow "
+                                               "the search.", n=total, max=bulk.MAX_LEADS)]})
         return ids
     return bulk.clean_ids(request.form.getlist("lead_ids"))
 
