@@ -161,3 +161,16 @@ def test_all_results_over_the_cap_are_refused_not_cut(app, login_as, monkeypatch
     assert "一次最多处理 1 条客商" in response.get_data(as_text=True)
     with app.app_context():
         assert not any("全部" in lead.tags for lead in db.session.scalars(select(Lead)))
+
+
+def test_lead_list_shows_its_active_filters_as_removable_chips(app, login_as):
+    _leads(app)
+    with app.app_context():
+        county = county_by_code("610924").id
+    page = login_as("viewer", None).get(f"/leads?kind=enterprise&county_id={county}&silent_days=30&page=2") \
+        .get_data(as_text=True)
+    chips = page[page.index('id="active-filters"'):]
+    chips = chips[:chips.index("</div>")]
+    assert "紫阳县" in chips and "企业" in chips and "30 天及以上" in chips
+    assert f'href="/leads?county_id={county}&amp;silent_days=30"' in chips  # drops the type, keeps the rest
+    assert "page=" not in chips
