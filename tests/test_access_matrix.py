@@ -84,6 +84,10 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_reports.annual": SIGNED_IN,  # refused/404 for all with an empty body: declared by design
     "api_reports.ranking": SIGNED_IN,  # refused/404 for all with an empty body: declared by design
     "api_search.search": SIGNED_IN,
+    "api_search.saved_search_list": SIGNED_IN,
+    "api_search.saved_search_create": SIGNED_IN,  # refused input with an empty body; sharing judged by the service
+    "api_search.saved_search_delete": CITY,  # the world's search: made by city staff, shared city-wide
+    "api_search.bulk_action": SIGNED_IN,  # refused input with an empty body; each lead judged by the service
     "api_targets.target_list": SIGNED_IN,  # refused/404 for all with an empty body: declared by design
     "api_targets.target_put": ADMIN,  # 422 for all with an empty body: declared by design
     "api_interactions.trip_list": SIGNED_IN,

@@ -31,7 +31,9 @@ def clean_ids(raw) -> list[int]:
             number = int(value)
         except (TypeError, ValueError):
             raise InvalidInput({"lead_ids": [_l("Not a valid selection.")]}) from None
-        if 0 < number < 2**31 and number not in ids:
+        if not 0 < number < 2**31:
+            raise InvalidInput({"lead_ids": [_l("Not a valid selection.")]})
+        if number not in ids:
             ids.append(number)
     if not ids:
         raise InvalidInput({"lead_ids": [_l("Select at least one lead.")]})
