@@ -41,7 +41,9 @@ STATE_CHANGING = ("delete", "cancel", "complete", "revoke", "restore", "handoff"
 # write is often refused (400/422) before its permission is judged, so "refused input" proves nothing either way.
 ACCESS: dict[str, frozenset[str] | str] = {
     "home.index": SIGNED_IN,
+    "home.favicon": PUBLIC,
     "admin.audit_index": ADMIN,
+    "admin.audit_export": ADMIN,
     "admin.counties_index": ADMIN,
     "admin.counties_form": ADMIN,
     "admin.users_index": ADMIN,
@@ -82,6 +84,10 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_reports.annual": SIGNED_IN,  # refused/404 for all with an empty body: declared by design
     "api_reports.ranking": SIGNED_IN,  # refused/404 for all with an empty body: declared by design
     "api_search.search": SIGNED_IN,
+    "api_search.saved_search_list": SIGNED_IN,
+    "api_search.saved_search_create": SIGNED_IN,  # refused input with an empty body; sharing judged by the service
+    "api_search.saved_search_delete": CITY,  # the world's search: made by city staff, shared city-wide
+    "api_search.bulk_action": SIGNED_IN,  # refused input with an empty body; each lead judged by the service
     "api_targets.target_list": SIGNED_IN,  # refused/404 for all with an empty body: declared by design
     "api_targets.target_put": ADMIN,  # 422 for all with an empty body: declared by design
     "api_interactions.trip_list": SIGNED_IN,
@@ -144,6 +150,10 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "reports.targets_grid GET": ADMIN,
     "reports.targets_grid POST": ADMIN,
     "search.index": SIGNED_IN,
+    "search.saved_create": SIGNED_IN,  # a private one for everyone; sharing is judged by the service
+    "search.saved_open": SIGNED_IN,  # the world's saved search is shared city-wide
+    "search.saved_delete": CITY,  # its maker (city staff) and administrators
+    "search.bulk_action": SIGNED_IN,  # the form's choices and the services judge each action and lead
     "interactions.trips_index": SIGNED_IN,
     "interactions.trip_detail": SIGNED_IN,
     "interactions.trip_create": STAFF,
@@ -193,6 +203,7 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_funds.funds_withdraw": OWN_COUNTY,
     "auth.logout": SIGNED_IN,  # answers with the sign-in page: see SIGNS_OUT
     # imports: staff import; a batch is seen by its county (and the city), reverted by its creator or an admin
+    "imports.template": STAFF,
     "imports.index": STAFF,
     "imports.create": STAFF,
     "imports.preview": OWN_COUNTY,

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from crm.api.auth import actor
-from crm.services import indexing
+from crm.services import bulk, indexing, saved_searches
 
 bp = Blueprint("api_search", __name__, url_prefix="/api/v1", description="Search")
 
@@ -70,3 +70,97 @@ class SearchResultSchema(Schema):
 def search(args):
     filters = {k: args[k] for k in ("industry_id", "county_id", "kind", "status", "is_key", "type")}
     return indexing.search_leads(actor(), args["q"], filters, args["sort"], args["page"], args["per_page"])
+
+
+# --- saved searches and bulk actions (the search page's lists) ---------------------------------------------
+
+class SavedQuerySchema(Schema):
+    q = fields.String(validate=validate.Length(max=256))
+    industry_id = fields.Integer()
+    county_id = fields.Integer()
+    kind = fields.String(validate=validate.Length(max=40))
+    status = fields.String(validate=validate.Length(max=40))
+    is_key = fields.Boolean()
+    type = fields.String(validate=validate.OneOf(["lead", "project"]))
+
+
+class SavedSearchIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    query = fields.Nested(SavedQuerySchema, required=True)
+    scope = fields.String(load_default="private", validate=validate.OneOf(["private", "county", "city"]),
+                          metadata={"description": "private; county (the maker's county); city (everyone)"})
+
+
+class SavedSearchOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    query = fields.Dict()
+    scope = fields.String()
+    county_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@bp.route("/saved-searches")
+@bp.response(200, SavedSearchOut(many=True))
+def saved_search_list():
+    """The caller's saved searches, then those shared with the caller's county, then city-wide ones."""
+    return saved_searches.visible_searches(actor())
+
+
+@bp.route("/saved-searches", methods=["POST"])
+@bp.arguments(SavedSearchIn)
+@bp.response(201, SavedSearchOut)
+def saved_search_create(data):
+    return saved_searches.save_search(actor(), data["name"], data["query"], data["scope"], now=_now())
+
+
+@bp.route("/saved-searches/<int:saved_search_id>", methods=["DELETE"])
+@bp.response(204)
+def saved_search_delete(saved_search_id: int):
+    saved_searches.delete_search(actor(), saved_search_id, now=_now())
+
+
+class BulkIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(["owner", "tag", "outreach", "event"]))
+    lead_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(max=2_000))
+    owner_id = fields.Integer(metadata={"description": "action owner"})
+    tag = fields.String(validate=validate.Length(max=200), metadata={"description": "action tag"})
+    campaign_id = fields.Integer(metadata={"description": "action outreach: the outreach list (campaign)"})
+    event_id = fields.Integer(metadata={"description": "action event: added to its invited leads"})
+
+
+class BulkLeadSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    reason = fields.String()
+
+
+class BulkOut(Schema):
+    action = fields.String()
+    done = fields.List(fields.Nested(BulkLeadSchema))
+    unchanged = fields.List(fields.Nested(BulkLeadSchema))
+    refused = fields.List(fields.Nested(BulkLeadSchema), metadata={"description": "each with the reason"})
+    target_id = fields.Integer()
+
+
+@bp.route("/leads/bulk", methods=["POST"])
+@bp.arguments(BulkIn)
+@bp.response(200, BulkOut)
+def bulk_action(data):
+    """One action on many leads, each judged as if changed alone; the refused are listed with the reason. The
+    list as a file: GET /leads/export."""
+    ids, now = data["lead_ids"], _now()
+    if data["action"] == "owner":
+        return bulk.assign_owner(actor(), ids, data.get("owner_id"), now=now)
+    if data["action"] == "tag":
+        return bulk.add_tag(actor(), ids, data.get("tag"), now=now)
+    if data["action"] == "outreach":
+        return bulk.add_to_campaign(actor(), ids, data.get("campaign_id"), now=now)
+    return bulk.add_to_event(actor(), ids, data.get("event_id"), now=now)

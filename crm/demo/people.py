@@ -11,9 +11,9 @@ from crm.services.passwords import hash_password
 DEMO_PASSWORD = "anKang-2027"
 # (username, display name, role, county code, what the login is for)
 DEMO_PEOPLE = [
-    ("admin", "系统管理员", Role.ADMIN, None, "admin: accounts, reference data, audit log, imports"),
+    ("admin", "系统管理员", Role.ADMIN, None, "admin: accounts, reference data, yearly targets (考核目标), audit log, imports"),
     ("city", "王建国（市局）", Role.CITY_STAFF, "610900",
-     "city staff 市招商局: every county, trips led by city leaders, hand-offs, reports, targets"),
+     "city staff 市招商局: every county, trips led by city leaders, hand-offs, reports (targets: read-only)"),
     ("city2", "李晓燕（市局）", Role.CITY_STAFF, "610900", "city staff 市招商局 (a second colleague)"),
     ("leader", "陈局长（只读）", Role.VIEWER, None, "viewer 局领导: read-only dashboards and reports"),
 ]

@@ -35,6 +35,7 @@ from crm.models.project import (
                                     event_leads,
                                     project_leads,
 )
+from crm.models.saved_search import SavedSearch, SearchScope
 from crm.models.search_outbox import SearchOutboxEntry
 from crm.models.user import ApiToken, LoginAttempt, Role, User
 
@@ -43,6 +44,6 @@ __all__ = [
     "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "IdempotencyKey", "ImportBatch",
     "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind",
     "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem",
-    "Priority", "Project", "Role", "SearchOutboxEntry", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",
+    "Priority", "Project", "Role", "SavedSearch", "SearchOutboxEntry", "SearchScope", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",
     "event_leads", "interaction_participants", "project_leads", "trip_participants",
 ]

@@ -48,7 +48,7 @@ def max_rows() -> int:
         return 100_000
 
 
-def _check_format(fmt: str) -> str:
+def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InvalidInput({"format": [_l("Choose XLSX or CSV.")]})
     return fmt
@@ -125,14 +125,19 @@ def lead_headers() -> list[str]:
             _("Notes")]
 
 
+def leads_file(actor: User, stmt, fmt: str) -> bytes:
+    """The leads of `stmt` as the lead list's file (headers the import recognises), masked for this reader."""
+    return _file(fmt, lead_headers(), lead_rows(actor, stmt), _("Leads"))
+
+
 def export_leads(actor: User, filters: dict, fmt: str, *, now: datetime) -> tuple[str, bytes, str]:
     """(file name, content, mimetype) of the lead list with these filters; audited."""
     require(actor, "export.run")
-    _check_format(fmt)
+    check_format(fmt)
     filters = clean_lead_filters(filters)
     stmt = leads.leads_query(**filters, now=now)
     total = _capped(stmt)
-    content = _file(fmt, lead_headers(), lead_rows(actor, stmt), _("Leads"))
+    content = leads_file(actor, stmt, fmt)
     audit.record_read(actor, "export", "lead", None, summary=f"leads.{fmt} ({total})",
                       after={"filters": filters, "rows": total, "format": fmt})
     return f"leads-{now:%Y%m%d-%H%M}.{fmt}", content, FORMATS[fmt]
@@ -146,7 +151,7 @@ def export_followups(actor: User, filters: dict, fmt: str, *, now: datetime) -> 
     """The follow-ups this actor may see (status / county / assignee filters, or view=mine: exactly the open
     ones of "My follow-ups"), as a file; audited."""
     require(actor, "export.run")
-    _check_format(fmt)
+    check_format(fmt)
     clean = {}
     stmt = followups.visible_followups(actor)
     if filters.get("view") == "mine":
@@ -188,7 +193,7 @@ PROJECT_FILTERS = ("stage", "county_id", "industry_id", "year", "q", "foreign")
 def export_projects(actor: User, filters: dict, fmt: str, *, now: datetime) -> tuple[str, bytes, str]:
     require(actor, "export.run")
     require(actor, "project.view")
-    _check_format(fmt)
+    check_format(fmt)
     clean = {}
     for key in PROJECT_FILTERS:
         value = filters.get(key)
@@ -229,7 +234,7 @@ def export_outreach(actor: User, campaign_id: int, fmt: str, *, county_id: int |
     from crm.services import outreach
 
     require(actor, "export.run")
-    _check_format(fmt)
+    check_format(fmt)
     headers, rows = outreach.export_rows(actor, campaign_id, county_id=county_id, mine=mine, now=now)
     if len(rows) > max_rows():
         raise InvalidInput({"filters": [_l("%(n)s rows match; an export holds at most %(max)s. Narrow the filters.",

@@ -80,6 +80,8 @@ REASONS = {
     "name_missing": _l("The name is missing."),
     "bad_uscc": _l("Not a valid unified social credit code: %(value)s"),
     "bad_mobile": _l("Not a valid mobile number: %(value)s"),
+    "landline_as_mobile": _l("Not a mobile number: %(value)s — the mobile column takes 11-digit mobiles; put a "
+                             "landline in the phone column."),
     "bad_phone": _l("Not a valid phone number: %(value)s"),
     "bad_email": _l("Not a valid e-mail address: %(value)s"),
     "unknown_kind": _l("Unknown lead type: %(value)s"),
@@ -125,7 +127,8 @@ KIND_WORDS = {
     "adviser": ("顾问", "高级顾问", "开放发展高级顾问", "招商顾问", "专家", "adviser", "advisor"),
     "hometown_entrepreneur": ("乡贤", "在外乡贤", "乡贤企业家", "安康籍企业家", "hometown entrepreneur"),
     "intermediary": ("中介", "中介机构", "投资咨询", "投资咨询机构", "咨询机构", "基金", "intermediary"),
-    "foreign_investor": ("外商", "外资", "外资企业", "外商投资", "港澳台", "foreign investor"),
+    "foreign_investor": ("外商", "外资", "外企", "外资企业", "外商企业", "外商投资", "外商投资企业", "外国企业",
+                         "港资", "台资", "港澳台", "港澳台企业", "foreign investor", "foreign"),
 }
 STATUS_WORDS = {
     "new": ("新", "新线索", "新建", "新增", "未接洽", "new"),
@@ -756,10 +759,11 @@ def _clean_contact(row: list[str], mapping: dict[str, int], lead_name: str) -> d
     mobile_key = None
     if values["mobile"]:
         mobile_key = identity.normalise_mobile(values["mobile"])
-        if mobile_key is None and not _PHONE.match(values["mobile"]):
+        if mobile_key is None and (not _PHONE.match(values["mobile"])
+                                   or re.sub(r"\D", "", values["mobile"]).startswith("1")):
             raise RowRejected("bad_mobile", value=values["mobile"][:40])
-        if mobile_key is None and re.sub(r"\D", "", values["mobile"]).startswith("1"):
-            raise RowRejected("bad_mobile", value=values["mobile"][:40])
+        if mobile_key is None:  # a well-formed number that is no mobile: a landline in the wrong column
+            raise RowRejected("landline_as_mobile", value=values["mobile"][:40])
     if values["phone"] and not _PHONE.match(values["phone"]):
         raise RowRejected("bad_phone", value=values["phone"][:40])
     if values["email"] and not _EMAIL.match(values["email"]):

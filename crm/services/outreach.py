@@ -29,6 +29,7 @@ from crm.models import (
     LeadTag,
     OutreachItem,
     Role,
+    SavedSearch,
     User,
 )
 from crm.services import audit, followups, industries, notifications
@@ -195,9 +196,21 @@ def _as_list(value) -> list:
     return [value] if isinstance(value, str) else list(value)
 
 
-def clean_filters(filters: dict | None, errors: Errors) -> dict:
-    """The target filters: kinds (default 乡贤/顾问/商会), include_key, county_id, industry_id, tag, statuses."""
+def clean_filters(filters: dict | None, errors: Errors, actor: User | None = None) -> dict:
+    """The target filters: kinds (default 乡贤/顾问/商会), include_key, county_id, industry_id, tag, statuses; or
+    a saved search (saved_search_id, visible to the actor) whose results are the targets instead of the kinds;
+    plus lead_ids added one by one (bulk actions) that stay on the list whatever the selection."""
     filters = dict(filters or {})
+    saved_id = _int_or_none(filters.get("saved_search_id"), "saved_search_id", errors)
+    if saved_id is not None:
+        from crm.services import saved_searches
+
+        try:
+            saved_searches.get_search(actor, saved_id) if actor is not None else None
+        except NotFound:
+            errors.add("saved_search_id", _l("Unknown saved search."))
+        filters.setdefault("kinds", [])
+        filters.setdefault("include_key", False)
     kinds = _as_list(filters.get("kinds")) if "kinds" in filters else list(DEFAULT_KINDS)
     if any(k not in KINDS for k in kinds):
         errors.add("kinds", _l("Not a valid choice."))
@@ -213,9 +226,36 @@ def clean_filters(filters: dict | None, errors: Errors) -> dict:
         errors.add("county_id", _l("Unknown county."))
     if out["industry_id"] is not None and db.session.get(Industry, out["industry_id"]) is None:
         errors.add("industry_id", _l("Unknown industry."))
-    if not out["kinds"] and not out["include_key"]:
+    if saved_id is not None:
+        out["saved_search_id"] = saved_id
+    lead_ids = sorted({int(i) for i in _as_list(filters.get("lead_ids")) if str(i).isdigit()})
+    if lead_ids:
+        out["lead_ids"] = lead_ids
+    if not out["kinds"] and not out["include_key"] and saved_id is None and not lead_ids:
         errors.add("kinds", _l("Choose at least one kind of lead, or key investors."))
     return out
+
+
+def target_leads(filters: dict, reader: User | None) -> list[Lead] | None:
+    """The leads a campaign with these clean filters greets: its selection (the kinds and filters, or a saved
+    search run as `reader` sees the leads) plus the leads added one by one; never deleted or merged. None when
+    the saved search is gone (the list then stays as it is)."""
+    ids = set(filters.get("lead_ids") or [])
+    leads: list[Lead] = []
+    if filters.get("saved_search_id"):
+        from crm.services import saved_searches
+
+        saved = db.session.get(SavedSearch, filters["saved_search_id"])
+        if saved is None or reader is None or not can(reader, "saved_search.view", saved):
+            return None
+        ids |= set(saved_searches.result_lead_ids(reader, saved.query)[0])
+    else:
+        leads = list(db.session.scalars(target_leads_query(filters)))
+    more = sorted(ids - {lead.id for lead in leads})
+    for start in range(0, len(more), 500):
+        leads += db.session.scalars(select(Lead).where(Lead.id.in_(more[start:start + 500]),
+                                                       Lead.deleted_at.is_(None), Lead.merged_into_id.is_(None)))
+    return sorted(leads, key=lambda lead: (lead.owner_county_id or 0, lead.id))
 
 
 def target_leads_query(filters: dict):
@@ -235,7 +275,7 @@ def target_leads_query(filters: dict):
     return stmt.order_by(Lead.owner_county_id, Lead.id)
 
 
-def _assignee(lead: Lead, users: dict[int, User]) -> int | None:
+def assignee_for(lead: Lead, users: dict[int, User]) -> int | None:
     owner = users.get(lead.owner_id) if lead.owner_id else None
     if owner is None or not owner.is_active_user or owner.role == Role.VIEWER:
         return None  # unowned (or owner gone): the owning county's inbox
@@ -262,7 +302,7 @@ def create_campaign(actor: User | None, holiday_key: str, year, filters: dict | 
         year = 0
     if not holidays.MIN_YEAR <= year <= holidays.MAX_YEAR:
         errors.add("year", _l("Holiday dates exist for %(lo)d–%(hi)d.", lo=holidays.MIN_YEAR, hi=holidays.MAX_YEAR))
-    clean = clean_filters(filters, errors)
+    clean = clean_filters(filters, errors, actor)
     if errors:
         raise InvalidInput(errors)
     found = existing_campaign(holiday_key, year)
@@ -279,11 +319,11 @@ def create_campaign(actor: User | None, holiday_key: str, year, filters: dict | 
     except IntegrityError:  # another session created it between our look and our insert
         db.session.rollback()
         return existing_campaign(holiday_key, year)
-    leads = list(db.session.scalars(target_leads_query(clean)))
+    leads = target_leads(clean, actor) or []
     owner_ids = {lead.owner_id for lead in leads if lead.owner_id}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
     for lead in leads:
-        db.session.add(OutreachItem(campaign_id=campaign.id, lead_id=lead.id, assignee_id=_assignee(lead, users),
+        db.session.add(OutreachItem(campaign_id=campaign.id, lead_id=lead.id, assignee_id=assignee_for(lead, users),
                                     county_id=lead.owner_county_id, status=ItemStatus.PENDING.value))
     audit.record(actor, "outreach.campaign_create", "campaign", campaign.id,
                  summary=f"{holiday_key} {year}", after={"items": len(leads), "kinds": clean["kinds"],
@@ -320,15 +360,20 @@ def refresh_campaign(actor: User | None, campaign_id: int, *, now: datetime) -> 
             raise NotFound("campaign")
     if not refreshable(campaign, now):
         raise Conflict(_("The holiday has passed: this list is kept as it was worked."))
-    leads = {lead.id: lead for lead in db.session.scalars(target_leads_query(campaign_filters(campaign)))}
+    # A list made from a saved search is refreshed as its maker sees the leads, whoever asks.
+    reader = db.session.get(User, campaign.created_by_id) if campaign.created_by_id else actor
+    selected = target_leads(campaign_filters(campaign), reader)
     items = list(db.session.scalars(select(OutreachItem).where(OutreachItem.campaign_id == campaign.id)))
     listed = {item.lead_id for item in items}
+    if selected is None:  # the saved search it was made from is gone: the list stays as it is
+        return {"added": 0, "removed": 0, "kept": len(items)}
+    leads = {lead.id: lead for lead in selected}
     gone = [item for item in items if item.status == ItemStatus.PENDING.value and item.lead_id not in leads]
     new = [lead for lead_id, lead in leads.items() if lead_id not in listed]
     owner_ids = {lead.owner_id for lead in new if lead.owner_id}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(owner_ids)))} if owner_ids else {}
     for lead in new:
-        db.session.add(OutreachItem(campaign_id=campaign.id, lead_id=lead.id, assignee_id=_assignee(lead, users),
+        db.session.add(OutreachItem(campaign_id=campaign.id, lead_id=lead.id, assignee_id=assignee_for(lead, users),
                                     county_id=lead.owner_county_id, status=ItemStatus.PENDING.value))
     for item in gone:
         db.session.delete(item)  # pending: no interaction, no result, nothing else points at it

@@ -16,7 +16,8 @@ LEAD_FIELDS: tuple[str, ...] = (
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("企业名称", "单位名称", "客商名称", "名称", "公司名称", "企业全称", "公司全称", "机构名称",
              "商会名称", "企业", "公司", "客商", "单位", "name", "company", "company name", "enterprise"),
-    "kind": ("类型", "客商类型", "客商类别", "企业类型", "type", "kind"),
+    "kind": ("类型", "客商类型", "客商类别", "企业类型", "类别", "分类", "客商分类", "企业类别", "type", "kind",
+             "category"),
     "uscc": ("统一社会信用代码", "信用代码", "社会信用代码", "统一信用代码", "uscc", "credit code"),
     "industry": ("所属行业", "行业", "产业", "产业链", "所属产业", "行业类别", "产业类别", "industry"),
     "tags": ("标签", "tags", "tag"),
@@ -40,7 +41,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
 # Generic words: only a match when they are the whole header (企业类型 is a kind, 企业名称 is a name).
 _EXACT_ONLY = {"企业", "公司", "客商", "单位", "渠道"}
 # Heads so common that, inside a longer header, they lose to any more telling word (行业名称 → industry).
-_WEAK = {"名称", "姓名", "类型", "状态", "说明", "来源", "地区", "城市", "电话"}
+_WEAK = {"名称", "姓名", "类型", "类别", "分类", "状态", "说明", "来源", "地区", "城市", "电话"}
 # Either a mobile or a landline: decided by the sample values, else taken as the mobile most sheets mean.
 _PHONE_OR_MOBILE = ("联系电话", "联系方式", "联系人电话", "电话号码", "联系号码", "手机/电话", "电话/手机")
 _MOBILE = re.compile(r"1[3-9]\d{9}")

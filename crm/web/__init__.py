@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     security_headers.init_app(app)
     app.json.ensure_ascii = False  # API.md: Chinese text unescaped
     app.jinja_env.globals.update(get_locale=get_locale, can=can, now_utc=lambda: datetime.now(UTC), nav_items=labels.nav_items,
+                                 admin_nav_items=labels.admin_nav_items,
                                  role_label=labels.role_label, county_kind_label=labels.county_kind_label)
     app.jinja_env.filters["localtime"] = _localtime
     app.jinja_env.filters["plainjson"] = lambda value: json.dumps(value, ensure_ascii=False)

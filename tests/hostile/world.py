@@ -160,6 +160,14 @@ def _county(world: World):
     return county_by_code(HOME_COUNTY).id
 
 
+def _saved_search(world: World):
+    from crm.models import User
+    from crm.services.saved_searches import save_search
+
+    actor = db.session.get(User, world.users["city_staff"])
+    return save_search(actor, "全市富硒茶", {"q": "富硒茶"}, "city", now=NOW).id
+
+
 # URL parameter name → factory(world) → value; run in this order (later ones may use earlier ids).
 PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "county_id": _county,
@@ -175,6 +183,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "trip_id": _trip,
     "interaction_id": _interaction,
     "campaign_id": _campaign,
+    "saved_search_id": _saved_search,
     "item_id": _item,
     "batch_id": _batch,
     "code": lambda w: "zh",

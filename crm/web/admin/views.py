@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm.services import audit, counties, users, versions
+from crm.services import audit_log, counties, users, versions
 from crm.services.errors import EditConflict, InvalidInput
 from crm.services.permissions import can
 from crm.web.admin.forms import CountyForm, ResetPasswordForm, UserForm
@@ -105,10 +105,33 @@ def counties_form(county_id: int):
                            conflict=conflict), 409 if conflict else 200
 
 
+AUDIT_ARGS = ("object_type", "action", "actor_id", "object_id", "since", "until")
+
+
 @bp.route("/audit")
 def audit_index():
-    page = paginate(audit.audit_query(object_type=request.args.get("object_type") or None,
-                                      action=request.args.get("action") or None,
-                                      actor_id=request.args.get("actor_id", type=int),
-                                      object_id=request.args.get("object_id", type=int)), per_page=50)
-    return render_template("admin/audit.html", page=page)
+    raw = {k: request.args.get(k) for k in AUDIT_ARGS}
+    try:
+        filters = audit_log.clean_filters(raw)
+    except InvalidInput as error:
+        for messages in error.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+        filters = {}
+    page = paginate(audit_log.entries_query(filters), per_page=50)
+    return render_template("admin/audit.html", page=page, log=audit_log, actions=audit_log.known_actions(),
+                           object_types=sorted(audit_log.OBJECT_LABELS, key=audit_log.object_label),
+                           export_args={k: v for k, v in raw.items() if v})
+
+
+@bp.route("/audit/export.<any(xlsx, csv):fmt>")
+def audit_export(fmt: str):
+    raw = {k: request.args.get(k) for k in AUDIT_ARGS}
+    try:
+        name, content, mimetype = audit_log.export_entries(current_user, raw, fmt, now=datetime.now(UTC))
+    except InvalidInput as error:
+        for messages in error.errors.values():
+            for message in messages:
+                flash(str(message), "danger")
+        return redirect(url_for("admin.audit_index", **{k: v for k, v in raw.items() if v}))
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -9,7 +9,7 @@ from crm.web.forms import OnceForm
 class EventForm(OnceForm):
     name = StringField(_l("Event name"), validators=[DataRequired(), Length(max=200)])
     held_on = DateField(_l("Held on"), validators=[DataRequired()])
-    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    city = StringField(_l("Held in (city)"), validators=[Optional(), Length(max=100)])
     county_id = SelectField(_l("Organised by"), coerce=int, choices=[])
     leaders = StringField(_l("Leaders present"), validators=[Optional(), Length(max=300)])
     lead_ids = SelectMultipleField(_l("Invited leads"), coerce=int, choices=[])

@@ -2,7 +2,7 @@
 at a glance and the quickest way to log a visit."""
 from datetime import UTC, datetime
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.models import Role
@@ -26,3 +26,9 @@ def index():
     if not (year and targets.MIN_YEAR <= year <= targets.MAX_YEAR):
         year = dashboard.current_year(now)
     return render_template("home/dashboard.html", board=dashboard.leaders_dashboard(user, year, now=now), **page)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: a permanent redirect to the static icon."""
+    return redirect(url_for("static", filename="favicon.ico"), 301)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from crm.extensions import db
 from crm.models import ImportBatch
-from crm.services import counties, exports, imports
+from crm.services import counties, exports, import_template, imports
 from crm.services.errors import InvalidInput
 from crm.services.permissions import is_city_level, require
 from crm.spreadsheets import LEAD_FIELDS, write_csv, write_xlsx
@@ -46,6 +46,11 @@ def _download(name: str, content: bytes, mimetype: str) -> Response:
 def index():
     page = paginate(imports.batches_query(current_user))
     return render_template("imports/index.html", page=page)
+
+
+@bp.route("/imports/template.xlsx")
+def template():
+    return _download(*import_template.template_file(current_user))
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])

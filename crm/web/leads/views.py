@@ -18,6 +18,7 @@ from crm.web.forms import choices, create_once, edit_conflict, populate_errors
 from crm.web.leads import labels
 from crm.web.leads.forms import CONTACT_ROWS, LeadForm, MergeForm
 from crm.web.pagination import paginate
+from crm.web.search.forms import bulk_form
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 FILTERS = ("kind", "industry_id", "county_id", "status", "owner_id", "is_key", "silent_days", "q", "sort")
@@ -65,9 +66,36 @@ def _industry_choices(blank: str) -> list:
 def index():
     filters = _filters()
     page = paginate(leads.leads_query(now=_now(), **filters))
+    form = bulk_form(next_url=request.full_path)
+    owners = leads.owner_choices(current_user) if current_user.county_id else []
     return render_template("leads/index.html", page=page, filters=filters, counties=all_counties(),
-                           industries=_industry_choices(_("All industries")),
-                           owners=leads.owner_choices(current_user) if current_user.county_id else [])
+                           industries=_industry_choices(_("All industries")), owners=owners,
+                           bulk_form=form if form.action.choices and page.items else None,
+                           active=_active_filters(filters))
+
+
+def _active_filters(filters: dict) -> list[dict]:
+    """The list's active filters as removable chips: {title, value, url} (the url drops just that filter)."""
+    from crm.services import saved_searches, users
+    from crm.services.errors import NotFound
+
+    chips = [dict(chip) for chip in saved_searches.describe(
+        {k: filters.get(k) for k in ("industry_id", "county_id", "kind", "status", "is_key")})]
+    if filters.get("q"):
+        chips.insert(0, {"key": "q", "title": _("Name or pinyin"), "value": filters["q"]})
+    if filters.get("owner_id"):
+        try:
+            owner = users.get_user(filters["owner_id"])
+        except NotFound:
+            owner = None
+        chips.append({"key": "owner_id", "title": _("Owner"), "value": owner.display_name if owner else "—"})
+    if filters.get("silent_days"):
+        chips.append({"key": "silent_days", "title": _("Silent"),
+                      "value": _("%(n)d days or more", n=filters["silent_days"])})
+    args = {k: v for k, v in request.args.items() if v and k != "page"}
+    for chip in chips:
+        chip["url"] = url_for("leads.index", **{k: v for k, v in args.items() if k != chip["key"]})
+    return chips
 
 
 @bp.route("/deleted")

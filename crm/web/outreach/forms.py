@@ -20,6 +20,8 @@ class CampaignForm(FlaskForm):
     tag = StringField(_l("Tag"), validators=[Optional(), Length(max=40)])
     statuses = SelectMultipleField(_l("Lead status"), choices=[], validators=[Optional()],
                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    saved_search_id = SelectField(_l("Or: the leads a saved search finds"), coerce=int, choices=[],
+                                  validators=[Optional()])
 
 
 class SettingForm(FlaskForm):

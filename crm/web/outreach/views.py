@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from crm import holidays
 from crm.extensions import db
 from crm.models import ItemStatus
-from crm.services import counties, industries, outreach
+from crm.services import counties, industries, outreach, saved_searches
 from crm.services.errors import Conflict, InvalidInput
 from crm.services.permissions import can
 from crm.spreadsheets.writing import write_xlsx
@@ -53,6 +53,8 @@ def _campaign_form() -> CampaignForm:
     form.county_id.choices = choices([(0, _("All counties"))] + [(c.id, c.name) for c in counties.all_counties()])
     form.industry_id.choices = choices([(0, _("All industries"))] + [
         (i.id, i.name) for i in industries.all_industries()])
+    form.saved_search_id.choices = choices([(0, _("— none: use the choices above —"))] + [
+        (s.id, s.name) for s in saved_searches.visible_searches(current_user)])
     if request.method == "GET":
         today = outreach.today_in_ankang(_now())
         upcoming = holidays.next_occurrence("spring_festival", today)
@@ -82,6 +84,8 @@ def create():
         filters = {"kinds": form.kinds.data or [], "include_key": form.include_key.data,
                    "county_id": form.county_id.data, "industry_id": form.industry_id.data, "tag": form.tag.data,
                    "statuses": form.statuses.data or []}
+        if form.saved_search_id.data:  # the search's results are the targets, instead of the choices above
+            filters = {"saved_search_id": form.saved_search_id.data}
         try:
             campaign = outreach.create_campaign(current_user, form.holiday_key.data, form.year.data, filters,
                                                 now=_now())
