@@ -1,13 +1,13 @@
 """saved searches: a user's named query and filters, private or shared with a county or the city
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0007'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
