@@ -19,7 +19,7 @@ from crm.web import labels
 
 # Each feature is a package crm/web/<name>/ whose views.py defines `bp`; listed here in navigation order.
 FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "followups", "notifications", "search",
-            "outreach", "projects", "funds", "events", "reports", "imports", "health", "apidocs"]
+            "outreach", "projects", "funds", "events", "reports", "imports", "health", "apidocs", "webapp"]
 
 
 def init_app(app: Flask) -> None:
@@ -75,6 +75,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        from crm.web.forms import wants_json
+
+        if wants_json():  # a page script's send (static/js/visit-form.js): it refreshes the token and retries
+            return {"error": "csrf", "message": str(_l("The form has expired. Reload the page and try again."))}, 400
         return render_template("errors/400.html", error=error, csrf=True), 400
 
     @app.errorhandler(DomainError)
