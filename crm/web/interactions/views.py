@@ -115,8 +115,10 @@ def create(lead_id: int | None = None):
         form.next_assignee_id.data = current_user.id
     _fill_choices(form)
     duplicate = None
-    using = None if fixed else _use_existing(form)
-    if using is None and form.validate_on_submit():
+    using = request.method == "POST" and not fixed and bool(request.form.get("use_lead"))
+    if using:
+        _use_existing(form, request.form["use_lead"])
+    elif form.validate_on_submit():
         data, new_lead, followup = _visit(form)
         target = fixed.id if fixed else form.lead_id.data
         try:
@@ -134,7 +136,7 @@ def create(lead_id: int | None = None):
             if not replayed:
                 flash(_("Visit logged."), "success")
             return _saved(form, interaction, replayed)
-    elif using is None and request.method == "POST":
+    elif request.method == "POST":
         _all_errors(form, fixed)
     if wants_json() and request.method == "POST":
         return _unsaved(form, duplicate)
@@ -158,19 +160,16 @@ def _all_errors(form: VisitForm, fixed: Lead | None) -> None:
     _map_errors(form, mapped, bool(new_lead))
 
 
-def _use_existing(form: VisitForm) -> Lead | None:
-    """"Use this lead" on a duplicate warning: the visit goes to the existing lead instead of a new one. Only a
-    lead the reader may pick (the picker's own rule); a masked match carries no id to press."""
-    raw = request.form.get("use_lead", "") if request.method == "POST" else ""
-    if not raw:
-        return None
+def _use_existing(form: VisitForm, raw: str) -> None:
+    """"Use this lead" on a duplicate warning: the form comes back with the existing lead chosen instead of a
+    new one, to check and save (nothing is saved on this submit). Only a lead the reader may pick (the picker's
+    own rule); a match on masked contact data is shown without an id, so there is nothing to press."""
     lead = leads.pickable_lead(current_user, int(raw) if raw.isdigit() and len(raw) < 10 else None)
     if lead is None:
         flash(_("This lead cannot be chosen: pick it with the lead search."), "warning")
-        return None
+        return
     form.lead_id.data, form.new_lead.data, form.force.data = lead.id, False, False
     flash(_("The visit will be logged on %(name)s (the existing lead): check it and save.", name=lead.name), "info")
-    return lead
 
 
 SAVED_COOKIE, SAVED_KEPT = "crm_visit_saved", 8  # the tokens of the last saves (drafts of other forms)
