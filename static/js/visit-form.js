@@ -203,18 +203,22 @@
     showQueue();
     notice(texts.queuedNow, "warning");
   }
+  var checking = false;  // a double tap while the session is checked is the same save
   form.addEventListener("submit", function (event) {
     if (form.dataset.checked === "yes") { delete form.dataset.checked; return; }
     event.preventDefault();
+    if (checking) { return; }
     var submitter = event.submitter;
     saveDraft();
     if (navigator.onLine === false) { enqueue(submitter); return; }
+    checking = true;
     session().then(function (state) {
+      checking = false;
       if (!state.signed_in) { setToken(state.csrf_token); askSignIn(function () { submitNow(submitter); }); return; }
       if (state.user_id !== config.user) { notice(texts.otherUser, "danger"); return; }
       setToken(state.csrf_token);
       submitNow(submitter);
-    }).catch(function () { enqueue(submitter); });
+    }).catch(function () { checking = false; enqueue(submitter); });
   });
 
   // --- sending the queue ------------------------------------------------------------------------------------
