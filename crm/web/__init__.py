@@ -79,7 +79,12 @@ def _register_errors(app: Flask) -> None:
 
         if wants_json():  # a page script's send (static/js/visit-form.js): it refreshes the token and retries
             return {"error": "csrf", "message": str(_l("The form has expired. Reload the page and try again."))}, 400
-        return render_template("errors/400.html", error=error, csrf=True), 400
+        # A form page answers GET at the address it posts to: back there, not to the start page. The visit
+        # form keeps a draft of what was typed (static/js/visit-form.js), so going back loses nothing.
+        back = request.path if request.method == "POST" and request.url_rule is not None and \
+            "GET" in (request.url_rule.methods or ()) else None
+        kept = request.endpoint in ("interactions.create", "interactions.create_for_lead")
+        return render_template("errors/400.html", error=error, csrf=True, back=back, draft_kept=kept), 400
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):

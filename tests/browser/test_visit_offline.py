@@ -229,6 +229,22 @@ def test_duplicate_warning_uses_the_existing_lead(desktop_page, sign_in, base_ur
     assert page.js_errors == []
 
 
+# (px the shown text needs, px the field has for it): a select's chosen option beside its arrow, a date-time input's
+# longest rendering ("2026/01/15 上午10:00" or "01/15/2026, 10:00 AM") beside its calendar button.
+FITS = """el => {
+  const cs = getComputedStyle(el);
+  const span = document.createElement('span');
+  span.style.cssText = 'position:absolute;visibility:hidden;white-space:pre';
+  span.style.font = cs.font;
+  span.textContent = el.tagName === 'SELECT' ? el.selectedOptions[0].textContent : '01/15/2026, 10:00 AM';
+  document.body.appendChild(span);
+  const need = span.getBoundingClientRect().width;
+  span.remove();
+  const reserved = el.tagName === 'SELECT' ? 0 : 24;
+  return [Math.ceil(need), Math.floor(el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - reserved)];
+}"""
+
+
 @pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
 def test_visit_form_fits_the_screen(pw_browser, request, sign_in, base_url, viewport_name):
     """At 390 px nothing of the form is cut off: the time field and 方式 are as wide as the screen allows."""
@@ -241,9 +257,13 @@ def test_visit_form_fits_the_screen(pw_browser, request, sign_in, base_url, view
         page.goto(f"{base_url}/interactions/new")
         arrive(page, f"{base_url}/interactions/new")
         width = page.viewport_size["width"]
-        for label in ("方式", "时间", "下一步", "截止时间", "负责人"):
-            box = page.get_by_label(label, exact=True).bounding_box()
+        page.get_by_label("截止时间").fill("2030-01-15T10:00")
+        for label in ("方式", "时间", "招商考察", "截止时间", "负责人"):
+            field = page.get_by_label(label, exact=True)
+            box = field.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, (label, box, width)
+            need, room = field.evaluate(FITS)
+            assert need <= room, f"{label}: its text needs {need}px, has {room}px"
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         shoot(page, f"visit-form-{viewport_name}")
     finally:

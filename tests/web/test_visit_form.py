@@ -244,3 +244,19 @@ def test_trip_choices_on_the_visit_form_carry_the_year(app, login_as):
                                "ends_on": "2027-03-12", "participant_ids": [c.user.id]})
     page = c.get("/interactions/new").get_data(as_text=True)
     assert "京津冀招商考察 (2027-03-10–03-12)" in page
+
+
+def test_an_expired_form_token_leads_back_to_the_form_not_a_refusal(database_url, tmp_path):
+    from crm import create_app
+    from tests.conftest import base_config
+
+    app = create_app(base_config(database_url, str(tmp_path)) | {"WTF_CSRF_ENABLED": True})
+    c = app.test_client()
+    response = c.post("/interactions/new", data=visit(summary="山区叩门拜访"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "表单已过期" in page and "请求被拒绝" not in page
+    assert 'href="/interactions/new"' in page and "内容已保存在本机" in page
+    answer = c.post("/interactions/new", data=visit(), headers=JSON)
+    assert answer.status_code == 400 and answer.json["error"] == "csrf"
+    with app.app_context():
+        db.engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ SHELL_ASSETS = ["vendor/bootstrap/css/bootstrap.min.css", "vendor/bootstrap-icon
                 "vendor/tom-select/dist/js/tom-select.complete.min.js", "js/pickers.js", "js/visit-form.js",
                 "img/icon-192.png", "img/icon-512.png"]
 WORKER = "js/visit-sw.js"
+ICONS_CSS = "vendor/bootstrap-icons/font/bootstrap-icons.min.css"
 
 
 @bp.route("/manifest.webmanifest")
@@ -42,13 +44,22 @@ def service_worker():
     """The worker with its shell list and a version drawn from its files, so a deployment replaces the cache."""
     static = Path(current_app.static_folder)
     source, version = _worker(str(static))
-    shell = {"version": version, "assets": [url_for("static", filename=f) for f in SHELL_ASSETS],
+    assets = [url_for("static", filename=f) for f in SHELL_ASSETS] + [
+        url_for("static", filename=ICONS_CSS.rsplit("/", 1)[0] + "/") + font for font in _icon_fonts(str(static))]
+    shell = {"version": version, "assets": assets,
              "form": url_for("interactions.create"), "logout": url_for("auth.logout")}
     body = f"self.CRM_SHELL = {json.dumps(shell)};\n{source}"
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"  # the browser checks for a new worker on every visit
     response.headers["Service-Worker-Allowed"] = "/"
     return response
+
+
+@lru_cache(maxsize=4)
+def _icon_fonts(static: str) -> list[str]:
+    """The icon font exactly as the icon CSS asks for it (with its ?hash), so the offline form has its icons."""
+    css = (Path(static) / ICONS_CSS).read_text(encoding="utf-8")
+    return [m for m in re.findall(r'url\("?([^")]+\.woff2[^")]*)"?\)', css)]
 
 
 @lru_cache(maxsize=4)
