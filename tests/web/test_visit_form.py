@@ -53,6 +53,7 @@ def test_empty_visit_shows_every_error_at_once_with_a_summary_and_keeps_the_typi
     # the form's own refusal (no summary) and the service's (no lead, a leader's name without a level, a next
     # step without a due time) on the same page
     assert {"summary", "lead_id", "leader_name", "next_due_at"} <= set(links)
+    assert links[0] == "lead_id" and links[-1] == "next_due_at"  # in the order the page shows them
     assert "请修改以下" in page
     assert 'value="北京朝阳"' in page and 'value="回访"' in page and 'value="张县长"' in page
     assert count(app, Interaction) == 0
