@@ -261,3 +261,18 @@ def test_an_expired_form_token_leads_back_to_the_form_not_a_refusal(database_url
     assert answer.status_code == 400 and answer.json["error"] == "csrf"
     with app.app_context():
         db.engine.dispose()
+
+
+LEAD_FORM = {"name": "安康富硒茶业有限公司", "kind": "enterprise", "status": "new", "industry_id": 0,
+             "owner_county_id": 0, "owner_id": 0, "home_county_id": 0, "source_channel": "", "referrer_id": 0}
+
+
+def test_lead_form_duplicate_warning_opens_the_existing_lead_instead(app, login_as):
+    c = login_as("county_staff")
+    existing = make_lead(app, c.user, name="安康富硒茶业有限公司")
+    page = c.post("/leads/new", data=LEAD_FORM).get_data(as_text=True)
+    assert re.search(rf'<a class="btn btn-sm btn-outline-primary use-lead" href="/leads/{existing}">', page)
+    other = make_lead(app, c.user, name="另一家茶业公司")
+    page = c.post(f"/leads/{other}/edit", data=LEAD_FORM).get_data(as_text=True)
+    assert 'name="force"' in page and "use-lead" not in page  # editing: there is no visit to move
+    assert count(app, Lead) == 2
