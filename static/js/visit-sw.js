@@ -13,8 +13,13 @@ function isVisitForm(path) {
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {
-    return cache.addAll(SHELL.assets.concat([SHELL.form])).catch(function () {
-      return cache.addAll(SHELL.assets);  // signed out: the form redirects to sign-in, cached on first open
+    return cache.addAll(SHELL.assets).then(function () {
+      // The form itself only as the signed-in page (signed out it redirects to sign-in: that is not kept).
+      return fetch(SHELL.form, {credentials: "same-origin"}).then(function (response) {
+        if (response.status === 200 && !response.redirected) {
+          return cache.put(new URL(SHELL.form, self.location.origin).href, response);
+        }
+      }).catch(function () { /* kept when it is next opened online */ });
     });
   }).then(function () { return self.skipWaiting(); }));
 });
