@@ -48,9 +48,8 @@ def open_form_online(page, base_url, lead_id: int) -> str:
     page.goto(url)
     arrive(page, url)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("!!navigator.serviceWorker.controller"):
-        page.reload()  # the first load installed the worker; from now on it serves (and keeps) the form
-        arrive(page, url)
+    page.reload()  # the first load installed the worker; from now on it serves (and keeps) the form
+    arrive(page, url)
     assert page.evaluate("!!navigator.serviceWorker.controller")
     return url
 
@@ -66,6 +65,7 @@ def test_visit_logged_offline_on_a_phone_is_sent_once_on_reconnect(phone_page, s
     page.reload()  # without signal the worker's copy of the form opens
     arrive(page, url)
     expect(page.get_by_role("heading", level=1)).to_have_text("登记接洽")
+    expect(page.locator("#visit-form")).to_contain_text(lead_name)  # this lead's form, not just any copy
     page.get_by_label("地点").fill("岚皋县四季镇")
     page.get_by_label("接洽内容").fill(summary)
     page.get_by_label("人次").fill("2")
