@@ -276,3 +276,13 @@ def test_lead_form_duplicate_warning_opens_the_existing_lead_instead(app, login_
     page = c.post(f"/leads/{other}/edit", data=LEAD_FORM).get_data(as_text=True)
     assert 'name="force"' in page and "use-lead" not in page  # editing: there is no visit to move
     assert count(app, Lead) == 2
+
+
+def test_summary_names_a_contact_rows_own_field(login_as):
+    c = login_as("county_staff")
+    page = c.post("/leads/new", data=LEAD_FORM | {"name": "紫阳新茶厂", "uscc": "123", "contacts-0-name": "王经理",
+                                                  "contacts-0-mobile": "12"}).get_data(as_text=True)
+    links = summary_links(page)
+    assert "uscc" in links and "contacts-0-mobile" in links
+    block = page[page.index("error-summary"):page.index("</ul>", page.index("error-summary"))]
+    assert "{" not in block and "[" not in block  # no raw error dict of a row

@@ -51,6 +51,12 @@ def _staff_choices() -> list:
     return [(u.id, f"{u.display_name}") for u in followups.assignable_users(current_user)]
 
 
+def _trip_label(trip: Trip) -> str:
+    """A trip with its dates, the year always shown (the end's only when it differs)."""
+    end = "%m-%d" if trip.ends_on.year == trip.starts_on.year else "%Y-%m-%d"
+    return f"{trip.title} ({trip.starts_on:%Y-%m-%d}–{trip.ends_on.strftime(end)})"
+
+
 def _fill_choices(form: ContactForm, current: Interaction | None = None) -> None:
     staff = _staff_choices()
     if current is not None:  # people who went may have left the county since: keep them choosable
@@ -61,7 +67,7 @@ def _fill_choices(form: ContactForm, current: Interaction | None = None) -> None
     if current is not None and current.trip is not None and current.trip not in picked:
         picked.append(current.trip)
     form.trip_id.choices = choices([(0, _("— no trip —"))] + [
-        (t.id, f"{t.title} ({t.starts_on:%Y-%m-%d}–{t.ends_on:%m-%d})") for t in picked])
+        (t.id, _trip_label(t)) for t in picked])
     if isinstance(form, VisitForm):
         form.next_assignee_id.choices = choices(staff)
         rows = [(0, "—")]
