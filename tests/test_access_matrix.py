@@ -73,6 +73,9 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "apidocs.index": PUBLIC,  # the reference page over the public OpenAPI document
     "health.healthz": PUBLIC,  # load balancers and monitoring: states only, no data
     "health.readyz": PUBLIC,
+    "webapp.manifest": PUBLIC,  # the installable visit form: fetched by the browser without cookies
+    "webapp.service_worker": PUBLIC,  # its shell list and code, no data
+    "webapp.session_state": PUBLIC,  # "am I still signed in" and a CSRF token for this very session
     "api_outreach.campaign_list": SIGNED_IN,
     "api_outreach.campaign_create": STAFF,  # refused/404 for all with an empty body: declared by design
     "api_outreach.campaign_get": SIGNED_IN,

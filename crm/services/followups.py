@@ -235,6 +235,15 @@ def _clean_fields(data: dict, errors: Errors, *, partial: bool) -> dict:
     return out
 
 
+def followup_errors(actor: User, data: dict) -> Errors:
+    """What is wrong with a new follow-up's own fields and assignee, before its target exists (a visit's next
+    step is checked together with the visit); nothing is written."""
+    errors = Errors()
+    _clean_fields(data, errors, partial=False)
+    _clean_assignment(actor, data, errors)
+    return errors
+
+
 # --- creating ------------------------------------------------------------------------------------------
 
 def add_followup(actor: User, data: dict, *, now: datetime, source_interaction_id: int | None = None) -> Followup:

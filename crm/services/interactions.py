@@ -173,18 +173,53 @@ def _advance(actor: User, lead: Lead, kind: str, occurred_at: datetime) -> dict:
     return before
 
 
+def visit_errors(actor: User, data: dict, *, now: datetime, lead_id: int | None = None,
+                 new_lead: dict | None = None, followup: dict | None = None) -> Errors:
+    """Every problem of a visit at once — the contact, its lead (chosen or new) and the next step — without
+    writing anything, so a form shows them all on one submit. Follow-up fields come back as `followup_*`,
+    a new lead's as its own names (the caller maps them onto its form)."""
+    errors = Errors()
+
+    def collect(check, prefix: str = "") -> None:
+        try:
+            check()
+        except InvalidInput as error:
+            for key, messages in error.errors.items():
+                errors.setdefault(prefix + key, []).extend(messages)
+
+    collect(lambda: clean_interaction(data, now=now))
+    if new_lead is not None:
+        collect(lambda: leads.clean_lead(actor, new_lead, current=None))
+    elif lead_id in (None, "", 0):  # an unknown lead is NotFound when logging, as before
+        errors.add("lead_id", _l("Choose a lead, or tick “new lead”."))
+    if _wants_followup(followup):
+        from crm.services import followups
+
+        step = {"title": followup.get("title"), "due_at": followup.get("due_at"), "detail": followup.get("detail"),
+                "assignee_id": followup.get("assignee_id") or actor.id}
+        found = followups.followup_errors(actor, step)
+        for key, messages in found.items():
+            errors.setdefault(f"followup_{key}", []).extend(messages)
+        due = followups.parse_due(step["due_at"], Errors()) if "due_at" not in found else None
+        if due is not None and due < now:
+            errors.add("followup_due_at", _l("A next step is due from now on, not in the past."))
+    return errors
+
+
 def log_interaction(actor: User, data: dict, *, now: datetime, lead_id: int | None = None,
                     new_lead: dict | None = None, followup: dict | None = None, force: bool = False) -> Interaction:
     """One contact with a lead (an existing one, or `new_lead` created here), its effect on the lead's status and
-    last contact, and the next step as a follow-up: all in one commit, or nothing."""
+    last contact, and the next step as a follow-up: all in one commit, or nothing. Input errors are reported
+    all together (visit_errors) before anything is written."""
     require(actor, "interaction.log")
+    errors = visit_errors(actor, data, now=now, lead_id=lead_id, new_lead=new_lead, followup=followup)
+    if errors:
+        raise InvalidInput(errors)
     try:
         fields = clean_interaction(data, now=now)
         if new_lead is not None:
             lead = leads.add_lead(actor, new_lead, now=now, force=force)
         else:
-            if lead_id in (None, "", 0):
-                raise InvalidInput({"lead_id": [_l("Choose a lead, or tick “new lead”.")]})
             lead = leads.get_lead(actor, int(lead_id))
         require(actor, "interaction.log", lead)
         participants = fields.pop("participants") or [actor]

@@ -19,7 +19,7 @@ from crm.web import labels
 
 # Each feature is a package crm/web/<name>/ whose views.py defines `bp`; listed here in navigation order.
 FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "followups", "notifications", "search",
-            "outreach", "projects", "funds", "events", "reports", "imports", "health", "apidocs"]
+            "outreach", "projects", "funds", "events", "reports", "imports", "health", "apidocs", "webapp"]
 
 
 def init_app(app: Flask) -> None:
@@ -76,7 +76,16 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("errors/400.html", error=error, csrf=True), 400
+        from crm.web.forms import wants_json
+
+        if wants_json():  # a page script's send (static/js/visit-form.js): it refreshes the token and retries
+            return {"error": "csrf", "message": str(_l("The form has expired. Reload the page and try again."))}, 400
+        # A form page answers GET at the address it posts to: back there, not to the start page. The visit
+        # form keeps a draft of what was typed (static/js/visit-form.js), so going back loses nothing.
+        back = request.path if request.method == "POST" and request.url_rule is not None and \
+            "GET" in (request.url_rule.methods or ()) else None
+        kept = request.endpoint in ("interactions.create", "interactions.create_for_lead")
+        return render_template("errors/400.html", error=error, csrf=True, back=back, draft_kept=kept), 400
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from flask import flash
+from flask import flash, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -92,3 +92,8 @@ def _shown(field) -> str | None:
         labels = [str(choice.label) for choice in field.iter_choices() if choice.selected]
         return "、".join(labels) if labels else ("" if field.data in (None, "", 0, []) else str(field.data))
     return str(field._value() or "").strip()
+
+
+def wants_json() -> bool:
+    """A page script's fetch (static/js/visit-form.js sends Accept: application/json): answer with JSON."""
+    return request.accept_mimetypes.best == "application/json"

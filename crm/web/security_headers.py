@@ -5,9 +5,10 @@ from flask import Flask, Response, g, request
 
 # Scripts only from this site: templates carry no inline script or on* handler (static/js/app.js wires data-*
 # attributes; page data travels in <script type="application/json"> blocks, which are not executed).
-# tests/web/test_security_headers.py scans the templates for both.
+# tests/web/test_security_headers.py scans the templates for both. The visit form's service worker and manifest
+# (crm/web/webapp) come from this site too.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+       "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
        "object-src 'none'")
 
 

@@ -50,3 +50,18 @@ window.crmData = function (id) {
   var el = document.getElementById(id);
   return el ? JSON.parse(el.textContent) : null;
 };
+// The error summary of a refused form (templates/_macros/forms.html): focused on load, so a phone shows it and a
+// screen reader reads it out; each link moves to its field, or to the picker that stands in for a select.
+(function () {
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+})();
+document.addEventListener("click", function (event) {
+  var link = event.target.closest("[data-error-link]");
+  var el = link && document.getElementById(link.dataset.errorLink);
+  if (!el) { return; }
+  event.preventDefault();
+  var picker = el.tomselect;
+  (picker ? picker.wrapper : el).scrollIntoView({block: "center"});
+  (picker ? picker.control_input : el).focus();
+});

@@ -4,7 +4,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    get_flashed_messages,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,7 +25,7 @@ from crm.services.duplicates import DuplicateLead, ProbeLimited
 from crm.services.errors import Conflict, InvalidInput
 from crm.services.industries import industry_tree
 from crm.services.permissions import can
-from crm.web.forms import choices, create_once, populate_errors
+from crm.web.forms import choices, create_once, populate_errors, wants_json
 from crm.web.interactions.forms import ContactForm, TripForm, VisitForm, WithdrawForm
 from crm.web.pagination import paginate
 
@@ -41,6 +51,12 @@ def _staff_choices() -> list:
     return [(u.id, f"{u.display_name}") for u in followups.assignable_users(current_user)]
 
 
+def _trip_label(trip: Trip) -> str:
+    """A trip with its dates, the year always shown (the end's only when it differs)."""
+    end = "%m-%d" if trip.ends_on.year == trip.starts_on.year else "%Y-%m-%d"
+    return f"{trip.title} ({trip.starts_on:%Y-%m-%d}–{trip.ends_on.strftime(end)})"
+
+
 def _fill_choices(form: ContactForm, current: Interaction | None = None) -> None:
     staff = _staff_choices()
     if current is not None:  # people who went may have left the county since: keep them choosable
@@ -51,7 +67,7 @@ def _fill_choices(form: ContactForm, current: Interaction | None = None) -> None
     if current is not None and current.trip is not None and current.trip not in picked:
         picked.append(current.trip)
     form.trip_id.choices = choices([(0, _("— no trip —"))] + [
-        (t.id, f"{t.title} ({t.starts_on:%m-%d}–{t.ends_on:%m-%d})") for t in picked])
+        (t.id, _trip_label(t)) for t in picked])
     if isinstance(form, VisitForm):
         form.next_assignee_id.choices = choices(staff)
         rows = [(0, "—")]
@@ -60,11 +76,14 @@ def _fill_choices(form: ContactForm, current: Interaction | None = None) -> None
         form.new_industry_id.choices = choices(rows)
 
 
+def _target(key: str, new_lead: bool) -> str:
+    return FIELD_MAP.get(key, key) if new_lead or key.startswith("followup_") else key
+
+
 def _map_errors(form: VisitForm, error: InvalidInput, new_lead: bool) -> None:
     mapped: dict[str, list] = {}
     for key, messages in error.errors.items():
-        target = FIELD_MAP.get(key, key) if new_lead or key.startswith("followup_") else key
-        mapped.setdefault(target, []).extend(messages)
+        mapped.setdefault(_target(key, new_lead), []).extend(messages)
     populate_errors(form, InvalidInput(mapped))
 
 
@@ -102,7 +121,10 @@ def create(lead_id: int | None = None):
         form.next_assignee_id.data = current_user.id
     _fill_choices(form)
     duplicate = None
-    if form.validate_on_submit():
+    using = request.method == "POST" and not fixed and bool(request.form.get("use_lead"))
+    if using:
+        _use_existing(form, request.form["use_lead"])
+    elif form.validate_on_submit():
         data, new_lead, followup = _visit(form)
         target = fixed.id if fixed else form.lead_id.data
         try:
@@ -119,10 +141,66 @@ def create(lead_id: int | None = None):
         else:
             if not replayed:
                 flash(_("Visit logged."), "success")
-            return redirect(url_for("leads.detail", lead_id=interaction.lead_id))
+            return _saved(form, interaction, replayed)
+    elif request.method == "POST":
+        _all_errors(form, fixed)
+    if wants_json() and request.method == "POST":
+        return _unsaved(form, duplicate)
     chosen = fixed or leads.pickable_lead(current_user, form.lead_id.data)
     return render_template("interactions/form.html", form=form, fixed=fixed, chosen=chosen, duplicate=duplicate,
                            max_visitors=interactions.MAX_VISITORS)
+
+
+def _all_errors(form: VisitForm, fixed: Lead | None) -> None:
+    """The form refused its shape (say, no summary): add what the service would also refuse (no lead, a next
+    step without a due time …), so one submit shows every problem. A field keeps its own message first."""
+    data, new_lead, followup = _visit(form)
+    found = interactions.visit_errors(current_user, data, now=_now(), new_lead=new_lead, followup=followup,
+                                      lead_id=None if new_lead else (fixed.id if fixed else form.lead_id.data))
+    fresh = {}
+    for key, messages in found.items():
+        field = getattr(form, _target(key, bool(new_lead)), None)
+        if field is None or not field.errors:
+            fresh[key] = messages
+    mapped = InvalidInput(fresh)
+    _map_errors(form, mapped, bool(new_lead))
+
+
+def _use_existing(form: VisitForm, raw: str) -> None:
+    """"Use this lead" on a duplicate warning: the form comes back with the existing lead chosen instead of a
+    new one, to check and save (nothing is saved on this submit). Only a lead the reader may pick (the picker's
+    own rule); a match on masked contact data is shown without an id, so there is nothing to press."""
+    lead = leads.pickable_lead(current_user, int(raw) if raw.isdigit() and len(raw) < 10 else None)
+    if lead is None:
+        flash(_("This lead cannot be chosen: pick it with the lead search."), "warning")
+        return
+    form.lead_id.data, form.new_lead.data, form.force.data = lead.id, False, False
+    flash(_("The visit will be logged on %(name)s (the existing lead): check it and save.", name=lead.name), "info")
+
+
+SAVED_COOKIE, SAVED_KEPT = "crm_visit_saved", 8  # the tokens of the last saves (drafts of other forms)
+
+
+def _saved(form: VisitForm, interaction: Interaction, replayed: bool):
+    """After a save: the page's draft (static/js/visit-form.js) learns its token was used, through a short
+    cookie for a plain submit, or the JSON answer of a queued send."""
+    target = url_for("leads.detail", lead_id=interaction.lead_id)
+    if wants_json():
+        get_flashed_messages()  # a queued send answers the page script, which tells the user itself
+        response = jsonify(saved=True, replayed=replayed, location=target, interaction_id=interaction.id)
+    else:
+        response = redirect(target)
+    recent = [k for k in request.cookies.get(SAVED_COOKIE, "").split(".") if k][-(SAVED_KEPT - 1):]
+    response.set_cookie(SAVED_COOKIE, ".".join(recent + [form.idempotency_key.data or ""]), max_age=86400,
+                        samesite="Lax", secure=request.is_secure, httponly=False)  # the page script reads it
+    return response
+
+
+def _unsaved(form: VisitForm, duplicate: DuplicateLead | None):
+    """A queued send that could not be saved: the messages, not a page (the flashes are the page's, not kept)."""
+    messages = [str(m) for m in get_flashed_messages()]
+    errors = {name: [str(e) for e in field.errors] for name, field in form._fields.items() if field.errors}
+    return jsonify(saved=False, errors=errors, messages=messages, duplicate=duplicate is not None), 422
 
 
 def _back(interaction: Interaction):
