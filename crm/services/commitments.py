@@ -193,6 +193,8 @@ def update_commitment(actor: User, commitment_id: int, data: dict, *, now: datet
                     errors, partial=True)
     if errors:
         raise InvalidInput(errors)
+    if not fields:
+        return commitment  # nothing to change: no new version, no audit entry
     versions.bump(commitment, "commitment", expected_version)
     before = _snapshot(commitment)
     for key, value in fields.items():

@@ -136,7 +136,7 @@ def health_for(projects, now: datetime) -> dict[int, Health]:
     for p in projects:
         last = contacts.get(p.id)
         since = (_naive_utc_fix(last) if last else _naive_utc_fix(p.created_at)).astimezone(TZ).date()
-        days, cadence = (day - since).days, cadence_for(p.investment_total, table)
+        days, cadence = max((day - since).days, 0), cadence_for(p.investment_total, table)
         colour, reasons = colour_of(days, cadence, slipped.get(p.id, 0), problems.get(p.id, 0),
                                     red_factor=red_factor, red_count=red_count)
         if last is None:
