@@ -337,8 +337,10 @@ def progress(c: Commitment, day: date, *, funds_total: Decimal | None = None) ->
 def overall_rate(rows: list[Progress]) -> Decimal | None:
     """履约率 of a set: the mean of each counted commitment's rate (capped at 1), leaving out the waived and
     those neither due nor kept yet; None when nothing counts."""
+    closed = (CommitmentStatus.MET, CommitmentStatus.MISSED)
     counted = [min(p.rate, Decimal(1)) for p in rows
-               if p.rate is not None and p.commitment.status != CommitmentStatus.WAIVED]
+               if p.rate is not None and p.commitment.status != CommitmentStatus.WAIVED
+               and (p.days_left < 0 or p.kept or p.commitment.status in closed)]
     if not counted:
         return None
     return (sum(counted, Decimal(0)) / len(counted)).quantize(Decimal("0.0001"))
