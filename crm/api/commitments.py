@@ -202,7 +202,7 @@ def commitment_actual(data, commitment_id: int):
 @bp.response(200, CommitmentSchema)
 def commitment_mark(data, commitment_id: int):
     commitment = commitments.mark_commitment(actor(), commitment_id, data["status"], reason=data["reason"],
-                                             now=_now(), expected_version=data.get("version"))
+                                             now=_now(), expected_version=versions.parse(data.get("version")))
     return _one(commitment)
 
 

@@ -150,8 +150,10 @@ def _warning_filters():
 def warnings():
     try:
         county_id, kind = _warning_filters()
-    except InvalidInput as error:
-        populate_errors(MarkForm(formdata=None), error)
+    except InvalidInput as error:  # a hand-edited address: say so and show the whole list
+        for messages in error.errors.values():
+            for message in messages:
+                flash(str(message), "warning")
         county_id, kind = None, None
     now = _now()
     return render_template("commitments/warnings.html", rows=landing_warnings.landing_warnings(
