@@ -91,10 +91,10 @@ def colour_of(days_since: int, cadence: int, slipped: int, problems: int, *, red
     contact = GREEN if days_since <= cadence else AMBER if days_since <= red_factor * cadence else RED
     if contact != GREEN:
         parts.append((contact, _("%(n)d days without contact (every %(c)d days)", n=days_since, c=cadence)))
-    for count, text in ((slipped, _("%(n)d commitments overdue", n=slipped)),
-                        (problems, _("%(n)d problems overdue", n=problems))):
-        if count:
-            parts.append((RED if count >= red_count else AMBER, text))
+    if slipped:
+        parts.append((RED if slipped >= red_count else AMBER, _("%(n)d commitments overdue", n=slipped)))
+    if problems:
+        parts.append((RED if problems >= red_count else AMBER, _("%(n)d problems overdue", n=problems)))
     colour = max((c for c, _text in parts), key=RANK.get, default=GREEN)
     return colour, [text for _c, text in parts]
 
