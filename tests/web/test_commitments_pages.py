@@ -101,3 +101,23 @@ def test_health_on_list_kanban_dashboard_and_attention(app, login_as):
     board = viewer.get("/").data.decode()
     assert 'data-tile="health"' in board and 'data-tile="landing"' in board
 
+
+
+def test_edit_page_saves_and_refuses_a_stale_version(app, login_as):
+    client = login_as("county_staff", "610902")
+    pid = _project(app, client)
+    with app.test_request_context():
+        from crm.services import commitments
+
+        cid = commitments.create_commitment(db.session.get(User, client.user.id), pid, {
+            "kind": "tax", "due_on": "2020-12-31", "target_quantity": "100"}, now=datetime.now(UTC)).id
+    assert client.get(f"/commitments/{cid}/edit").status_code == 200
+    saved = client.post(f"/commitments/{cid}/edit", data={"due_on": "2021-06-30", "target_quantity": "150",
+                                                          "version": "1"})
+    assert saved.status_code == 302, saved.data.decode()[-2000:]
+    stale = client.post(f"/commitments/{cid}/edit", data={"due_on": "2021-06-30", "target_quantity": "90",
+                                                          "version": "1"})
+    assert stale.status_code == 409
+    with app.app_context():
+        c = db.session.get(Commitment, cid)
+        assert (str(c.target_quantity), c.version) == ("150.00", 2)
