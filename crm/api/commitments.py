@@ -200,9 +200,12 @@ def commitment_actual(data, commitment_id: int):
 @bp.route("/commitments/<int:commitment_id>/status", methods=["POST"])
 @bp.arguments(StatusIn)
 @bp.response(200, CommitmentSchema)
+@bp.doc(**versions.IF_MATCH_DOC)
 def commitment_mark(data, commitment_id: int):
-    commitment = commitments.mark_commitment(actor(), commitment_id, data["status"], reason=data["reason"],
-                                             now=_now(), expected_version=versions.parse(data.get("version")))
+    expected, from_header = versions.expected_version(data)
+    with versions.precondition(from_header):
+        commitment = commitments.mark_commitment(actor(), commitment_id, data["status"], reason=data["reason"],
+                                                 now=_now(), expected_version=expected)
     return _one(commitment)
 
 

@@ -38,7 +38,10 @@ def test_create_record_mark_and_read_back(staff, hb):
     assert (got["actual"], got["variance"], got["rate"], got["slipped"]) == (150.0, -50.0, 0.75, True)
     listed = staff.get(f"/api/v1/projects/{pid}/commitments").get_json()
     assert listed["rate"] == 0.75 and listed["slipped"] == 1 and [i["id"] for i in listed["items"]] == [cid]
-    marked = staff.post(f"/api/v1/commitments/{cid}/status", json={"status": "missed", "reason": "用工不足"})
+    stale = staff.post(f"/api/v1/commitments/{cid}/status", json={"status": "met", "reason": "x", "version": 99})
+    assert stale.status_code == 409
+    marked = staff.post(f"/api/v1/commitments/{cid}/status", json={"status": "missed", "reason": "用工不足",
+                                                                    "version": got["version"]})
     assert marked.status_code == 200 and marked.get_json()["status"] == "missed"
     health = staff.get(f"/api/v1/projects/{pid}/health").get_json()
     assert health["colour"] in ("green", "amber", "red") and health["slipped_commitments"] == 0
