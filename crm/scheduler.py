@@ -23,7 +23,16 @@ from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.models import JobRun
-from crm.services import auth, delivery, idempotency, indexing, outreach, reminders
+from crm.services import (
+    auth,
+    commitments,
+    delivery,
+    idempotency,
+    indexing,
+    outreach,
+    project_health,
+    reminders,
+)
 from crm.transactions import reading
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -95,6 +104,13 @@ JOBS: tuple[Job, ...] = (
     Job("search_outbox", every=timedelta(minutes=1), run=lambda now, cfg: indexing.drain()),
     Job("search_reconcile", every=timedelta(minutes=10), run=lambda now, cfg: indexing.reconcile(now)),
     Job("search_optimize", at="02:30", run=lambda now, cfg: indexing.optimize()),
+    # 履约: a reminder to the project manager COMMITMENT_REMIND_DAYS (30, 7) before a commitment falls due, once
+    # per threshold; each county's weekly health digest from HEALTH_DIGEST_WEEKDAY (0 = Monday), once a week.
+    Job("commitment_reminders", at="08:10",
+        run=lambda now, cfg: commitments.plan_commitment_reminders(now, days=commitments.remind_days(cfg))),
+    Job("health_digest", at="08:40",
+        run=lambda now, cfg: project_health.plan_weekly_digests(
+            now, weekday=_setting(cfg, "HEALTH_DIGEST_WEEKDAY", 0))),
     # Last, so `run-jobs` sends what the jobs above planned in the same pass.
     Job("dispatch_outbox", every=timedelta(minutes=1),
         run=lambda now, cfg: delivery.dispatch_due(now, worker_id())),

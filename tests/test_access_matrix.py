@@ -222,6 +222,25 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_imports.import_detail": OWN_COUNTY,
     "api_imports.import_revert": frozenset({"admin", "county_staff"}),
     "api_imports.lead_export": SIGNED_IN,
+    # 履约 (issue 15 items 2, 3): shared for reading like projects; the landing county or the city records, marks
+    # and edits; the 三未 list, its export and the health lists are for every reader
+    "commitments.index": SIGNED_IN,
+    "commitments.create": OWN_COUNTY,  # the permission first, then the empty form is sent back (422)
+    "commitments.edit": OWN_COUNTY,
+    "commitments.add_actual": OWN_COUNTY,  # an empty form is sent back (302) after the permission
+    "commitments.mark": OWN_COUNTY,  # the same
+    "commitments.warnings": SIGNED_IN,
+    "commitments.export_warnings": SIGNED_IN,
+    "commitments.attention": SIGNED_IN,
+    "api_commitments.commitment_list": SIGNED_IN,
+    "api_commitments.commitment_create": STAFF,  # 422 for all with an empty body: declared by design
+    "api_commitments.commitment_get": SIGNED_IN,
+    "api_commitments.commitment_update": OWN_COUNTY,
+    "api_commitments.commitment_actual": STAFF,  # 422 for all with an empty body: declared by design
+    "api_commitments.commitment_mark": STAFF,  # 422 for all with an empty body: declared by design
+    "api_commitments.warning_list": SIGNED_IN,
+    "api_commitments.health_list": SIGNED_IN,
+    "api_commitments.health_get": SIGNED_IN,
 }
 
 

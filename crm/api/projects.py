@@ -76,6 +76,8 @@ class ProjectSchema(Schema):
     event_id = fields.Integer(allow_none=True)
     signed_on = fields.Date(allow_none=True)
     started_on = fields.Date(allow_none=True)
+    producing_on = fields.Date(dump_only=True, allow_none=True, metadata={"description": "投产: set by the stage change "
+                                                                                      "to operating"})
     planned_start_on = fields.Date(allow_none=True)
     manager_id = fields.Integer(allow_none=True)
     notes = fields.String(allow_none=True)

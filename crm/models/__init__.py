@@ -1,5 +1,12 @@
 """The schema: one module per noun; importing this package registers every table."""
 from crm.models.audit import AuditEntry
+from crm.models.commitment import (
+                                    Commitment,
+                                    CommitmentActual,
+                                    CommitmentKind,
+                                    CommitmentSide,
+                                    CommitmentStatus,
+)
 from crm.models.county import County, CountyKind
 from crm.models.followup import Followup, FollowupStatus, Handoff, Priority
 from crm.models.idempotency import IdempotencyKey
@@ -40,7 +47,8 @@ from crm.models.search_outbox import SearchOutboxEntry
 from crm.models.user import ApiToken, LoginAttempt, Role, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Campaign", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
+    "ApiToken", "AuditEntry", "Campaign", "Commitment", "CommitmentActual", "CommitmentKind", "CommitmentSide",
+    "CommitmentStatus", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
     "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "IdempotencyKey", "ImportBatch",
     "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind",
     "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem",

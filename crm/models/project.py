@@ -83,6 +83,7 @@ class Project(TimestampMixin, VersionedMixin, db.Model):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True, index=True)
     signed_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
     started_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    producing_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # 投产: set by the move to operating
     planned_start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -255,6 +255,8 @@ def create_project(actor: User, data: dict, *, now: datetime) -> Project:
         raise InvalidInput({"stage": [_l("A project with a start date is at least started.")]})
     project = Project(stage=stage, created_by_id=actor.id)
     _apply(project, fields)
+    if stage == Stage.OPERATING:
+        project.producing_on = day
     db.session.add(project)
     db.session.flush()
     previous = None
@@ -338,10 +340,14 @@ def change_stage(actor: User, project_id: int, stage, *, on=None, now: datetime,
             project.signed_on = day
         if rank >= ORDER[Stage.STARTED] and project.started_on is None:
             project.started_on = day
+        if rank >= ORDER[Stage.OPERATING] and project.producing_on is None:
+            project.producing_on = day
         if rank < ORDER[Stage.SIGNED]:
             project.signed_on = None
         if rank < ORDER[Stage.STARTED]:
             project.started_on = None
+        if rank < ORDER[Stage.OPERATING]:
+            project.producing_on = None
     change = StageChange(project_id=project.id, from_stage=project.stage, to_stage=stage, changed_on=day,
                          actor_id=actor.id, at=now)
     project.stage = stage

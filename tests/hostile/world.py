@@ -112,6 +112,18 @@ def _funds(world: World):
     return add_funds(actor, project.id, "800", "2027-03-10", now=NOW).id
 
 
+def _commitment(world: World):
+    """A commitment on a signed project of the world's county (the world's own project is only planned)."""
+    from crm.services.commitments import create_commitment
+    from crm.services.projects import create_project
+
+    actor = _actor(world, "county_staff")
+    project = create_project(actor, {"name": "富硒食品产业园", "county_id": world.ids["county_id"], "stage": "signed",
+                                     "signed_on": "2027-03-01", "investment_total": "20000"}, now=NOW)
+    return create_commitment(actor, project.id, {"kind": "jobs", "due_on": "2027-12-31", "target_quantity": "300"},
+                             now=NOW).id
+
+
 def _event(world: World):
     from crm.services.events import create_event
 
@@ -179,6 +191,7 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "token": _calendar_token,
     "project_id": _project,
     "funds_id": _funds,
+    "commitment_id": _commitment,
     "event_id": _event,
     "trip_id": _trip,
     "interaction_id": _interaction,

@@ -95,8 +95,8 @@ def test_seed_demo_twice_adds_nothing_the_second_time(city):
 
 def test_seed_demo_small_reports_each_part_of_the_city_as_it_goes(city):
     assert [line.strip() for line in SMALL_STEPS] == [
-        f"small city: {part}" for part in ("leads", "trips", "interactions", "events", "projects", "followups",
-                                           "targets", "notifications")]
+        f"small city: {part}" for part in ("leads", "trips", "interactions", "events", "projects", "commitments",
+                                           "followups", "targets", "notifications")]
 
 
 def test_seed_demo_small_has_every_lead_kind_with_realistic_fields(city):
@@ -263,6 +263,29 @@ def test_seed_demo_funds_events_and_targets_feed_the_reports(city):
         assert len({t.county_id for t in targets if t.county_id}) == 12
 
 
+def test_demo_commitments_on_signed_projects_with_actuals_some_slipped(city):
+    """Issue 15 item 2: every signed project carries both sides' commitments; some kept, some slipped, and the
+    operating ones have their production date."""
+    from crm.models import Commitment, CommitmentActual
+    from crm.services import commitments, landing_warnings, project_health
+
+    with city.test_request_context():
+        rows = db.session.scalars(select(Commitment)).all()
+        signed = {p.id for p in db.session.scalars(select(Project).where(
+            Project.stage.in_(["signed", "started", "operating"])))}
+        assert rows and {c.project_id for c in rows} == signed
+        assert {c.side for c in rows} == {"investor", "government"}
+        assert all(c.due_on >= c.project.signed_on for c in rows)
+        assert db.session.scalar(select(func.count()).select_from(CommitmentActual)) > 0
+        assert not db.session.scalars(select(CommitmentActual).where(CommitmentActual.recorded_on >= TODAY)).all()
+        slipped = commitments.slipped_by_project(signed, TODAY)
+        assert 0 < len(slipped) < len(signed)
+        assert all(p.producing_on for p in db.session.scalars(select(Project).where(Project.stage == "operating")))
+        counts = project_health.colour_counts(NOW)
+        assert all(counts.values()), counts
+        assert sum(landing_warnings.counts(NOW).values()) > 0
+
+
 def test_seed_demo_notifications_are_unread_and_deduplicated(city):
     with city.app_context():
         notes = list(db.session.scalars(select(Notification)))
@@ -345,3 +368,4 @@ def test_seed_demo_is_deterministic_across_fresh_databases_and_days(city):
         assert list(db.session.scalars(select(Project.name).order_by(Project.id))) == first_projects
         open_ = db.session.scalars(select(Followup).where(Followup.status == FollowupStatus.OPEN))
         assert {bucket_of(f, late_saturday) for f in open_} == set(BUCKETS)
+

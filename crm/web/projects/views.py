@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import FundsArrival, Project
-from crm.services import counties, funds, industries, projects, versions
+from crm.services import counties, funds, industries, project_health, projects, versions
 from crm.services.errors import ConfirmationNeeded, EditConflict, InvalidInput
 from crm.services.permissions import can
 from crm.web import pickers
@@ -65,6 +65,7 @@ def index():
     filters = _filters_from_args()
     page = paginate(projects.projects_query(**filters))
     return render_template("projects/index.html", page=page, filters=filters,
+                           health=project_health.health_for(page.items, _now()),
                            counties=counties.all_counties(active_only=True),
                            industry_options=industry_pairs(_("All industries")),
                            overdue=projects.overdue_starts(_now(), county_id=filters["county_id"]),
@@ -74,7 +75,9 @@ def index():
 @bp.route("/kanban")
 def kanban():
     county_id = request.args.get("county_id", type=int)
-    return render_template("projects/kanban.html", columns=projects.kanban(county_id=county_id), county_id=county_id,
+    columns = projects.kanban(county_id=county_id)
+    health = project_health.health_for([p for _stage, items, _n in columns for p in items], _now())
+    return render_template("projects/kanban.html", columns=columns, county_id=county_id, health=health,
                            counties=counties.all_counties(active_only=True))
 
 
@@ -159,7 +162,8 @@ def detail(project_id: int, stage_form: StageForm | None = None, funds_form: Fun
                            stage_form=stage_form, funds_form=funds_form or FundsForm(), confirm_over=confirm_over,
                            may_edit=projects.may_edit(current_user, project), funds_rows=live,
                            withdrawn_funds=withdrawn, funds_total=funds.live_total(project),
-                           usd_cny_rate=funds.usd_cny_rate())
+                           usd_cny_rate=funds.usd_cny_rate(),
+                           health=project_health.health_for([project], _now()).get(project.id))
 
 
 def _next_stage(stage: str) -> str:
