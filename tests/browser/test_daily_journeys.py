@@ -107,7 +107,10 @@ def test_county_user_logs_a_led_visit_with_a_next_step(any_page, sign_in, base_u
     page.get_by_label("接洽内容").fill(summary)
     page.get_by_label("下一步", exact=True).fill(next_title)
     page.get_by_label("截止时间").fill(due_value)
-    page.get_by_label("负责人").select_option(label=HANBIN)
+    page.locator("#next_assignee_id + .ts-wrapper .ts-control").click()  # a searchable picker: type a name
+    page.keyboard.type(HANBIN[:2])
+    page.locator("#next_assignee_id-ts-dropdown [data-selectable]").filter(has_text=HANBIN).first.click()
+    expect(page.locator("select#next_assignee_id")).to_have_value(re.compile(r"^[1-9]\d*$"))
     page.get_by_role("button", name="保存接洽记录").click()
 
     arrive(page, f"{base_url}/leads/{lead_id}")
