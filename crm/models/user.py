@@ -45,6 +45,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     notify_webhook: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # 认定: a city-level user the admin trusts to check evidence (issue 15); separate from entering results.
+    can_verify: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     county: Mapped[County | None] = relationship(lazy="joined")
 
