@@ -23,7 +23,7 @@ from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.models import JobRun
-from crm.services import auth, delivery, idempotency, indexing, outreach, reminders
+from crm.services import auth, delivery, idempotency, indexing, outreach, reminders, snapshots
 from crm.transactions import reading
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -86,6 +86,8 @@ JOBS: tuple[Job, ...] = (
     Job("outreach_refresh", at="06:50", run=lambda now, cfg: outreach.refresh_due_campaigns(now)),
     Job("outreach_campaigns", at="07:00", at_setting="OUTREACH_TIME",
         run=lambda now, cfg: outreach.create_due_campaigns(now)),
+    # 月报: the previous month's annual figures frozen once (a daily check, so a month missed while down is caught).
+    Job("report_snapshot", at="01:30", run=lambda now, cfg: snapshots.freeze_previous_month(now)),
     Job("prune_login_attempts", at="03:15",
         run=lambda now, cfg: auth.prune_login_attempts(now)),
     # Create forms' one-time tokens and API Idempotency-Keys are honoured for a day, then forgotten.
