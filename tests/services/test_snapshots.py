@@ -30,13 +30,14 @@ def test_a_snapshot_keeps_its_figures_and_the_diff_shows_the_change(app, make_us
                                                   "stage": "signed", "signed_on": "2020-02-01",
                                                   "investment_total": "30000.50"}, now=NOW).id
         snap = snapshots.freeze(_u(city), 2020, 5, note="5月月报", now=NOW)
+        snap_id = snap.id
         assert snapshots.diff(snap) == []
         projects.update_project(_u(staff), pid, {"investment_total": "35000"}, now=NOW)
         projects.create_project(_u(staff), {"name": "安康机场物流园", "county_id": hanbin,
                                             "stage": "signed", "signed_on": "2020-03-01", "investment_total": "100"},
                                 now=NOW)
     with app.test_request_context():
-        snap = db.session.get(ReportSnapshot, snap.id)
+        snap = db.session.get(ReportSnapshot, snap_id)
         frozen = snapshots.figures(snap)["report"]["signed_projects"]
         assert frozen["count"] == 1 and frozen["investment"] == Decimal("30000.50")
         changed = {d["path"]: (d["snapshot"], d["live"]) for d in snapshots.diff(snap)}
