@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.extensions import db
 from crm.models.base import TimestampMixin, UtcDateTime, VersionedMixin, utcnow
 from crm.models.project import FundsArrival, Project
+from crm.models.user import User
 
 
 class VerificationKind(StrEnum):
@@ -97,3 +98,5 @@ class ReportSnapshot(db.Model):
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
     frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     frozen_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)
+
+    frozen_by: Mapped[User | None] = relationship()

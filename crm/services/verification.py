@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 from crm.extensions import db
 from crm.models import (
@@ -44,6 +44,12 @@ _DIGITS = re.compile(r"\d+")
 def _verify(actor: User, _obj) -> bool:
     """A city-level user the administrator flagged as a verifier (认定人)."""
     return is_city_level(actor) and bool(getattr(actor, "can_verify", False))
+
+
+@rule("result.queue")
+def _queue(actor: User, _obj) -> bool:
+    """The 待认定 queue: the city's business (county staff see their own records' state on each project)."""
+    return is_city_level(actor)
 
 
 @rule("result.submit")

@@ -4,7 +4,15 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 
 from crm.extensions import db
-from crm.models import County, FundsArrival, Project, Stage, Verification, VerificationKind, VerificationStatus
+from crm.models import (
+    County,
+    FundsArrival,
+    Project,
+    Stage,
+    Verification,
+    VerificationKind,
+    VerificationStatus,
+)
 from crm.services import verification
 from crm.services.errors import InvalidInput
 from crm.services.validation import Errors, clean_choice

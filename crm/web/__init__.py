@@ -19,7 +19,8 @@ from crm.web import labels
 
 # Each feature is a package crm/web/<name>/ whose views.py defines `bp`; listed here in navigation order.
 FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "followups", "notifications", "search",
-            "outreach", "projects", "funds", "events", "reports", "imports", "health", "apidocs"]
+            "outreach", "projects", "funds", "events", "reports", "verification",
+            "snapshots", "imports", "health", "apidocs"]
 
 
 def init_app(app: Flask) -> None:
