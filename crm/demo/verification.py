@@ -1,4 +1,4 @@
-"""The demo city's 认定: 李晓燕 (city2) is the verifier; signings and funds older than two months carry their
+"""The demo city's 认定: 李晓燕 (city2) is the verifier; signings and funds older than three months carry their
 evidence and are verified, so the annual figures show them; recent ones wait in her queue (most with evidence,
 some without, one returned for a clearer scan), and one project is signed again by another county (撞单)."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ from crm.models import (
 from crm.services import attachments
 
 VERIFIER = "city2"
-SETTLED_DAYS = 60  # older records have been checked; newer ones wait
+SETTLED_DAYS = 90  # older records have been checked; newer ones wait
 # A placeholder scan: a valid one-page PDF saying what it stands for (one file on disk for every row).
 PLACEHOLDER = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
                b"endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>endobj\n"

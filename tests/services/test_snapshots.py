@@ -16,6 +16,17 @@ from tests.conftest import county_id
 
 NOW = datetime(2020, 6, 1, 4, 0, tzinfo=UTC)
 HANBIN = "610902"
+COVERED_ACTIONS = {"snapshot.view", "snapshot.freeze"}
+
+
+@pytest.mark.parametrize("role,freeze", [("admin", True), ("city_staff", True), ("county_staff", False),
+                                         ("viewer", False)])
+def test_snapshot_permission_matrix(role, freeze):
+    from crm.services.permissions import can
+
+    actor = User(id=1, username=role, display_name=role, role=role, county_id=1 if role == "county_staff" else None,
+                 is_active_user=True, password_hash="!")
+    assert can(actor, "snapshot.view") and can(actor, "snapshot.freeze") is freeze
 
 
 def _u(ref) -> User:

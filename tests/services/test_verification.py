@@ -21,7 +21,36 @@ NOW = datetime(2020, 6, 1, 4, 0, tzinfo=UTC)
 HANBIN, ZIYANG = "610902", "610924"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-COVERED_ACTIONS = {"result.verify", "result.submit", "attachment.view", "attachment.upload", "attachment.delete"}
+COVERED_ACTIONS = {"result.verify", "result.queue", "result.submit", "attachment.view", "attachment.upload",
+                   "attachment.delete"}
+
+
+def _actor(role: str, county: int | None, *, verifier: bool = False) -> User:
+    return User(id=1, username=role, display_name=role, role=role, county_id=county, is_active_user=True,
+                password_hash="!", can_verify=verifier)
+
+
+# (role, county of the actor: the project's = 1, another = 2, none, verifier flag) → allowed actions
+@pytest.mark.parametrize("role,county,flag,allowed", [
+    ("admin", None, False, {"result.queue", "result.submit", "attachment.view", "attachment.upload",
+                            "attachment.delete"}),
+    ("admin", None, True, set(COVERED_ACTIONS)),
+    ("city_staff", None, True, set(COVERED_ACTIONS)),
+    ("city_staff", None, False, COVERED_ACTIONS - {"result.verify"}),
+    ("county_staff", 1, False, {"result.submit", "attachment.view", "attachment.upload", "attachment.delete"}),
+    ("county_staff", 1, True, {"result.submit", "attachment.view", "attachment.upload", "attachment.delete"}),
+    ("county_staff", 2, False, set()),
+    ("viewer", 1, False, {"attachment.view"}),
+    ("viewer", None, False, set()),
+])
+def test_verification_permission_matrix(role, county, flag, allowed):
+    project = Project(county_id=1)
+    attachment = EvidenceAttachment(project=project)
+    actor = _actor(role, county, verifier=flag)
+    got = {a for a, obj in (("result.verify", None), ("result.queue", None), ("result.submit", project),
+                            ("attachment.view", attachment), ("attachment.upload", project),
+                            ("attachment.delete", attachment)) if can(actor, a, obj)}
+    assert got == allowed
 
 
 @pytest.fixture
