@@ -66,7 +66,8 @@ def detail(snapshot_id: int):
                            rows=figure_rows(frozen["report"]), live_rows=live_rows, headers=figure_headers(),
                            changed=changed, changed_paths={d["path"] for d in changed or []},
                            ranking_headers=ranking_headers(), ranking_rows=ranking_rows(frozen["ranking"]),
-                           live_ranking=ranking_rows(reports.county_ranking(snap.year)) if live else None)
+                           live_ranking={row[1]: row for row in ranking_rows(reports.county_ranking(snap.year))}
+                           if live else None)
 
 
 @bp.route("/<int:snapshot_id>.xlsx")

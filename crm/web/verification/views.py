@@ -64,10 +64,13 @@ def project(project_id: int):
     signing = (verification.Subject("signing", item) if item.signed_on and item.stage != "dropped" else None)
     rows = [(verification.Subject("funds", item, f)) for f in live]
     states = {sub.key: verification.state(sub) for sub in ([signing] if signing else []) + rows}
+    verified = {sub.funds.id if sub.funds is not None else None for sub in ([signing] if signing else []) + rows
+                if getattr(states[sub.key], "status", None) == "verified"}
+    files = attachments.project_attachments(current_user, item)
     upload = UploadForm()
     upload.funds_id.choices = [("", _("The signing"))] + [(str(f.id), f"{f.arrived_on} {f.amount}") for f in live]
     return render_template("verification/project.html", project=item, signing=signing, rows=rows, states=states,
-                           files=attachments.project_attachments(current_user, item),
+                           files=files, locked={f.id for f in files if f.funds_id in verified},
                            may_see_files=can(current_user, "attachment.view", item),
                            may_upload=can(current_user, "attachment.upload", item),
                            may_verify=can(current_user, "result.verify"),
