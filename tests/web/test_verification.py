@@ -89,3 +89,13 @@ def test_monthly_snapshot_pages_show_the_frozen_figures_and_highlight_changes(ap
     assert county.get(f"/reports/snapshots/{sid}.xlsx?table=nope").status_code == 404
     with app.app_context():
         assert snapshots.figures(db.session.get(snapshots.ReportSnapshot, sid))["report"]["year"] == 2026
+
+
+def test_a_project_signed_again_by_another_county_warns_on_its_page(app, login_as):
+    hanbin, ziyang = login_as("county_staff", "610902"), login_as("county_staff", "610924")
+    first = _project(app, hanbin.user, name="汉江生态旅游度假区项目")
+    again = _project(app, ziyang.user, name="汉江生态旅游度假区项目", county_id=county_id(app, "610924"))
+    page = ziyang.get(f"/projects/{again}").get_data(as_text=True)
+    assert "疑似与以下项目重复签约" in page and f"/projects/{first}" in page
+    other = _project(app, hanbin.user, name="汉江生态旅游度假区二期2项目")
+    assert "疑似与以下项目重复签约" not in hanbin.get(f"/projects/{other}").get_data(as_text=True)
