@@ -277,3 +277,22 @@ def test_unsigned_or_missing_subjects(gated, people):
         with pytest.raises(InvalidInput):
             verification.verify(_u(people["verifier"]), "contract", pid, now=NOW)
         assert db.session.scalar(select(db.func.count()).select_from(Verification)) == 0
+
+
+def test_only_city_users_can_be_made_verifiers_and_the_flag_is_audited(gated, people, make_user):
+    from crm.services import users
+
+    admin = make_user("admin", None)
+    cid = county_id(gated, HANBIN)
+    with gated.test_request_context():
+        with pytest.raises(InvalidInput) as refused:
+            users.create_user(_u(admin), {"username": "zs_verifier", "display_name": "张三", "role": "county_staff",
+                                          "county_id": cid, "password": "Verify-pass-2027", "can_verify": True},
+                              now=NOW)
+        assert "can_verify" in refused.value.errors
+        user = users.update_user(_u(admin), people["city"].id, {"can_verify": True}, now=NOW)
+        assert user.can_verify
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "user",
+                                                           AuditEntry.object_id == people["city"].id))
+        assert entry.after == {"can_verify": True}
+        assert not users.update_user(_u(admin), people["city"].id, {"role": "viewer"}, now=NOW).can_verify
