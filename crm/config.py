@@ -38,6 +38,11 @@ DEFAULTS: dict = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    # 认定 (issue 15): the annual figures count verified signings and funds only; evidence files up to 10 MB,
+    # kept under ATTACHMENT_FOLDER (default instance/attachments).
+    "REPORTS_COUNT_VERIFIED_ONLY": True,
+    "ATTACHMENT_MAX_BYTES": 10_000_000,
+    "ATTACHMENT_FOLDER": None,
     # Sign-in throttling, counted in the database so every worker sees the same numbers.
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_MINUTES": 15,

@@ -32,6 +32,7 @@ from crm.services import (
     outreach,
     project_health,
     reminders,
+    snapshots,
 )
 from crm.transactions import reading
 
@@ -95,6 +96,8 @@ JOBS: tuple[Job, ...] = (
     Job("outreach_refresh", at="06:50", run=lambda now, cfg: outreach.refresh_due_campaigns(now)),
     Job("outreach_campaigns", at="07:00", at_setting="OUTREACH_TIME",
         run=lambda now, cfg: outreach.create_due_campaigns(now)),
+    # 月报: the previous month's annual figures frozen once (a daily check, so a month missed while down is caught).
+    Job("report_snapshot", at="01:30", run=lambda now, cfg: snapshots.freeze_previous_month(now)),
     Job("prune_login_attempts", at="03:15",
         run=lambda now, cfg: auth.prune_login_attempts(now)),
     # Create forms' one-time tokens and API Idempotency-Keys are honoured for a day, then forgotten.

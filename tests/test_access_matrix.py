@@ -28,6 +28,7 @@ STAFF = frozenset({"admin", "city_staff", "county_staff", "other_county"})
 OWN_COUNTY = frozenset({"admin", "city_staff", "county_staff"})
 SIGNED_IN = STAFF | {"viewer"}
 READERS_OWN_COUNTY = SIGNED_IN - {"other_county"}
+VERIFIER = frozenset({"city_staff"})  # 认定: the world's city staff member has can_verify; the admin has not
 PUBLIC = "public"  # no sign-in, no token
 # Least privileged first: the refused change nothing, so the first allowed one meets the object as the world made it.
 WHO = ["viewer", "other_county", "county_staff", "city_staff", "admin"]
@@ -241,6 +242,43 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_commitments.warning_list": SIGNED_IN,
     "api_commitments.health_list": SIGNED_IN,
     "api_commitments.health_get": SIGNED_IN,
+    # 认定 (issue 15): the queue is the city's; verifying and returning are the verifier's alone (not even the
+    # admin without the flag); resubmitting is the data's editors'; evidence is the city's and its county's only
+    # (a viewer without a county is refused too). The world's project is not signed and its funds row has no
+    # evidence, so the allowed meet "refused input" and nothing is verified.
+    "verification.index": CITY,
+    "verification.project": SIGNED_IN,
+    "verification.verify_signing": VERIFIER,
+    "verification.return_signing": VERIFIER,
+    "verification.decide_duplicate": VERIFIER,
+    "verification.verify_funds": VERIFIER,
+    "verification.return_funds": VERIFIER,
+    "verification.resubmit_signing": OWN_COUNTY,
+    "verification.resubmit_funds": OWN_COUNTY,
+    "verification.upload": OWN_COUNTY,
+    "verification.download": OWN_COUNTY,
+    "verification.delete_attachment": OWN_COUNTY,
+    "api_verification.verification_queue_list": CITY,
+    "api_verification.project_verification": SIGNED_IN,
+    "api_verification.signing_verify": VERIFIER,
+    "api_verification.signing_return": VERIFIER,
+    "api_verification.signing_duplicate": VERIFIER,
+    "api_verification.funds_verify": VERIFIER,
+    "api_verification.funds_return": VERIFIER,
+    "api_verification.signing_resubmit": OWN_COUNTY,  # refused/404 for all: the world's project is not signed
+    "api_verification.funds_resubmit": OWN_COUNTY,
+    "api_verification.attachment_upload": OWN_COUNTY,  # refused for all with an empty body: declared by design
+    "api_verification.attachment_download": OWN_COUNTY,
+    "api_verification.attachment_delete": OWN_COUNTY,
+    # 月报: everyone signed in reads the frozen figures; city users freeze on demand
+    "snapshots.index": SIGNED_IN,
+    "snapshots.freeze": CITY,
+    "snapshots.detail": SIGNED_IN,
+    "snapshots.export": SIGNED_IN,
+    "api_verification.snapshot_list": SIGNED_IN,
+    "api_verification.snapshot_freeze": CITY,  # refused for all with an empty body: declared by design
+    "api_verification.snapshot_get": SIGNED_IN,
+    "api_verification.snapshot_diff": SIGNED_IN,
 }
 
 

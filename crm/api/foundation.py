@@ -22,6 +22,7 @@ class MeSchema(Schema):
     role = fields.String()
     county_id = fields.Integer(allow_none=True)
     language = fields.String()
+    can_verify = fields.Boolean(metadata={"description": "认定: may verify signings and funds in place"})
 
 
 class CountySchema(Schema):
@@ -43,6 +44,8 @@ class UserSchema(Schema):
     phone = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
     language = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
     is_active = fields.Boolean(dump_only=True, attribute="is_active_user")
+    can_verify = fields.Boolean(load_default=False, metadata={
+        "description": "认定: may verify signings and funds in place (city staff and administrators only)"})
 
 
 class UserQuery(PageArgs):

@@ -35,6 +35,13 @@ Shares = _schema("ReportSizeShares", {"over_100m": Num(), "over_500m": Num(), "o
                                       "investment_share_over_100m": Num()})
 EventRow = _schema("ReportEvent", {"id": fields.Integer(), "name": fields.String(), "held_on": fields.Date(),
                                    "signed_count": fields.Integer(), "signed_investment": Num()})
+PendingSigned = _schema("ReportPendingSigned", {"count": fields.Integer(), "investment": Num()})
+PendingFunds = _schema("ReportPendingFunds", {"total": Num(), "out_of_province": Num()})
+PendingForeign = _schema("ReportPendingForeignCapital", {"amount": Num()})
+Pending = _schema("ReportPending", {
+    "verified_only": fields.Boolean(metadata={"description": "true: the figures above count verified records only"}),
+    "signed_projects": fields.Nested(PendingSigned), "funds_in_place": fields.Nested(PendingFunds),
+    "foreign_capital": fields.Nested(PendingForeign)})
 
 
 class AnnualReportSchema(Schema):
@@ -49,6 +56,8 @@ class AnnualReportSchema(Schema):
     size_shares = fields.Nested(Shares)
     hometown_projects = fields.Integer()
     events = fields.List(fields.Nested(EventRow))
+    pending = fields.Nested(Pending, metadata={
+        "description": "认定: signings and funds awaiting verification (待认定) or returned (退回), not counted above"})
 
 
 class ReportArgs(Schema):

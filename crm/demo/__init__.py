@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from crm.demo import activity, bulk, city, commitments, followups, projects
+from crm.demo import activity, bulk, city, commitments, followups, projects, verification
 from crm.demo.context import Demo
 from crm.demo.people import DEMO_PASSWORD, add_people, demo_logins
 from crm.extensions import db
@@ -64,7 +64,8 @@ def _small(demo: Demo, progress: Callable[[str], None] | None = None) -> dict:
                          ("interactions", activity.build_interactions), ("events", projects.build_events),
                          ("projects", projects.build_projects),
                          ("commitments", commitments.build_commitments), ("followups", followups.build_followups),
-                         ("targets", projects.build_targets), ("notifications", followups.build_notifications)):
+                         ("targets", projects.build_targets), ("verification", verification.build_verification),
+                         ("notifications", followups.build_notifications)):
         if progress:
             progress(f"  small city: {label}")
         demo.rng = demo.stream(label)

@@ -45,13 +45,23 @@ from crm.models.project import (
 from crm.models.saved_search import SavedSearch, SearchScope
 from crm.models.search_outbox import SearchOutboxEntry
 from crm.models.user import ApiToken, LoginAttempt, Role, User
+from crm.models.verification import (
+                                    EvidenceAttachment,
+                                    EvidenceKind,
+                                    ReportSnapshot,
+                                    Verification,
+                                    VerificationKind,
+                                    VerificationStatus,
+)
 
 __all__ = [
     "ApiToken", "AuditEntry", "Campaign", "Commitment", "CommitmentActual", "CommitmentKind", "CommitmentSide",
-    "CommitmentStatus", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
-    "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "IdempotencyKey", "ImportBatch",
-    "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind",
-    "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem",
-    "Priority", "Project", "Role", "SavedSearch", "SearchOutboxEntry", "SearchScope", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",
+    "CommitmentStatus", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind", "Event",
+    "EvidenceAttachment", "EvidenceKind", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting",
+    "IdempotencyKey", "ImportBatch", "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus",
+    "JobRun", "Lead", "LeadKind", "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification",
+    "OutboxMessage", "OutreachItem", "Priority", "Project", "ReportSnapshot", "Role", "SavedSearch",
+    "SearchOutboxEntry", "SearchScope", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",
+    "Verification", "VerificationKind", "VerificationStatus",
     "event_leads", "interaction_participants", "project_leads", "trip_participants",
 ]

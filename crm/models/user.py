@@ -47,6 +47,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     notify_webhook: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     # The secret in the URL of the user's iCal feed of follow-ups (crm.services.calendar); None until first asked.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # 认定: a city-level user the admin trusts to check evidence (issue 15); separate from entering results.
+    can_verify: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     county: Mapped[County | None] = relationship(lazy="joined")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm.models import User
-from crm.services import followups, landing_warnings, project_health, reports
+from crm.services import followups, landing_warnings, project_health, reports, verification_queue
 from crm.services.permissions import can, require
 from crm.services.targets import clean_year
 
@@ -49,4 +49,5 @@ def leaders_dashboard(actor: User, year, *, now: datetime) -> dict:
     return {"year": year, "this_year": current_year(now), "figures": figures, "pipeline": reports.pipeline(),
             "ranking": reports.county_ranking(year)[:RANKING_TOP], "overdue": overdue_by_county(actor, now),
             "recent": reports.recent_signings(RECENT_SIGNINGS, year=year),
-            "health": project_health.colour_counts(now), "landing": landing_warnings.counts(now)}
+            "health": project_health.colour_counts(now), "landing": landing_warnings.counts(now),
+            "verification": {"pending": report["pending"], "queue": verification_queue.pending_counts()}}

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.models import FundsArrival, Project, Stage, User
-from crm.services import audit
+from crm.services import audit, verification
 from crm.services.errors import ConfirmationNeeded, InvalidInput, NotFound
 from crm.services.permissions import can, require, rule
 from crm.services.projects import get_project, parse_date, parse_money, today
@@ -204,6 +204,7 @@ def update_funds(actor: User, funds_id: int, data: dict, *, reason, confirm_over
                  summary=f"{project.name}: {before['amount']} → {funds.amount} ({reason})"[:255],
                  before={"funds_id": funds.id, **old}, after={"funds_id": funds.id, **new, "reason": reason,
                                                    **({"confirmed_over": True} if over else {})})
+    verification.funds_changed(actor, funds, new, now=now)
     db.session.commit()
     return funds
 

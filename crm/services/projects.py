@@ -314,6 +314,7 @@ def update_project(actor: User, project_id: int, data: dict, *, now: datetime,
     if new:
         action = "update_amount" if "investment_total" in new else "update"
         audit.record(actor, action, "project", project.id, summary=project.name, before=old, after=new)
+        _signing_changed(actor, project, new, now)
     db.session.commit()
     indexing.projects_changed([project.id])
     return project
@@ -356,6 +357,7 @@ def change_stage(actor: User, project_id: int, stage, *, on=None, now: datetime,
                                       "started_on": project.started_on})
     audit.record(actor, "stage_change", "project", project.id, summary=f"{project.name}: {old['stage']} → {stage}"
                  f" ({day.isoformat()})", before=old, after={**new, "changed_on": day})
+    _signing_changed(actor, project, new, now)
     db.session.commit()
     indexing.projects_changed([project_id])
     return change
@@ -379,6 +381,14 @@ def _check_move(project: Project, stage: str, day: date, now: datetime, allow_ba
         signed = project.signed_on or day
         if day < signed and project.started_on is None:
             raise InvalidInput({"on": [_l("Cannot start before signing.")]})
+
+
+def _signing_changed(actor: User, project: Project, changed: dict, now: datetime) -> None:
+    """A verified signing whose checked data changed goes back to 待认定 (crm.services.verification imports
+    this module, hence the late import)."""
+    from crm.services import verification
+
+    verification.signing_changed(actor, project, changed, now=now)
 
 
 def add_funds(*args, **kwargs):

@@ -35,6 +35,7 @@ from crm.services.events import results as event_results
 from crm.services.funds import is_live as live_funds
 from crm.services.permissions import require, rule
 from crm.services.targets import clean_year, target_map
+from crm.services.verification import counting_verified_only, funds_verified, signing_verified
 
 TZ = ZoneInfo("Asia/Shanghai")
 ZERO = Decimal("0.00")
@@ -79,6 +80,16 @@ def _grouped(stmt, column, county_id, by_county: bool):
     return stmt
 
 
+def _basis(stmt, basis: str, verified):
+    """counted: what the figures count (verified only, unless REPORTS_COUNT_VERIFIED_ONLY is off); pending:
+    what waits for 认定 (待认定 or 退回) beside them; all: everything entered."""
+    if basis == "pending":
+        return stmt.where(~verified)
+    if basis == "counted" and counting_verified_only():
+        return stmt.where(verified)
+    return stmt
+
+
 def _rows(stmt, by_county: bool) -> dict:
     """county id → row (by_county) or {None: the one row}."""
     rows = db.session.execute(stmt).all()
@@ -89,7 +100,7 @@ def _rows(stmt, by_county: bool) -> dict:
 
 # --- the figures, each grouped by county when asked --------------------------------------------------------
 
-def _signed(year: int, county_id=None, by_county=False) -> dict:
+def _signed(year: int, county_id=None, by_county=False, basis: str = "counted") -> dict:
     start, end, *_ = _year_bounds(year)
     inv = Project.investment_total
     hometown = or_(Project.source_channel == SourceChannel.HOMETOWN.value, exists(
@@ -105,10 +116,11 @@ def _signed(year: int, county_id=None, by_county=False) -> dict:
         func.coalesce(func.sum(case((hometown, 1), else_=0)), 0).label("hometown"),
     ).where(Project.deleted_at.is_(None), Project.stage != Stage.DROPPED.value,
             Project.signed_on >= start, Project.signed_on < end)
+    stmt = _basis(stmt, basis, signing_verified())
     return _rows(_grouped(stmt, Project.county_id, county_id, by_county), by_county)
 
 
-def _funds(year: int, county_id=None, by_county=False) -> dict:
+def _funds(year: int, county_id=None, by_county=False, basis: str = "counted") -> dict:
     start, end, *_ = _year_bounds(year)
     stmt = select(
         func.coalesce(func.sum(FundsArrival.amount), 0).label("total"),
@@ -117,6 +129,7 @@ def _funds(year: int, county_id=None, by_county=False) -> dict:
         func.coalesce(func.sum(FundsArrival.foreign_amount), 0).label("foreign"),
     ).select_from(FundsArrival).join(Project, Project.id == FundsArrival.project_id).where(
         Project.deleted_at.is_(None), live_funds(), FundsArrival.arrived_on >= start, FundsArrival.arrived_on < end)
+    stmt = _basis(stmt, basis, funds_verified())
     return _rows(_grouped(stmt, Project.county_id, county_id, by_county), by_county)
 
 
@@ -183,7 +196,17 @@ def annual_report(year, county_id: int | None = None) -> dict:
         return targets.get((county_id, metric))
 
     return _assemble(year, county_id, s, f, _foreign(year, county_id)[None], _visits(year, county_id)[None],
-                     _receptions(year, county_id)[None], target) | {"events": _events(year, county_id)}
+                     _receptions(year, county_id)[None], target) | {"events": _events(year, county_id),
+                                                                     "pending": pending_figures(year, county_id)}
+
+
+def pending_figures(year: int, county_id: int | None = None) -> dict:
+    """Beside the counted figures: the signings and funds that wait for 认定 (待认定 or 退回), not counted."""
+    s, f = _signed(year, county_id, basis="pending")[None], _funds(year, county_id, basis="pending")[None]
+    return {"verified_only": counting_verified_only(),
+            "signed_projects": {"count": int(s.count), "investment": _money(s.investment)},
+            "funds_in_place": {"total": _money(f.total), "out_of_province": _money(f.out_of_province)},
+            "foreign_capital": {"amount": _money(f.foreign)}}
 
 
 def _assemble(year, county_id, s, f, fe, v, r, target) -> dict:

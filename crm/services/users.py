@@ -19,7 +19,8 @@ from crm.services.validation import Errors, clean_choice, clean_email, clean_tex
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 ROLES = [r.value for r in Role]
-AUDITED = ("username", "display_name", "role", "county_id", "email", "phone", "language", "is_active_user")
+AUDITED = ("username", "display_name", "role", "county_id", "email", "phone", "language", "is_active_user",
+           "can_verify")
 
 
 def snapshot(user: User) -> dict:
@@ -74,6 +75,13 @@ def _clean_role_and_county(data: dict, errors: Errors, current: User | None) -> 
     if role == Role.COUNTY_STAFF and county_id is None:
         errors.add("county_id", _l("County staff need a county."))
     out["role"], out["county_id"] = role, county_id
+    # 认定 (issue 15): only city-level users may be verifiers; a role change away from them drops the flag.
+    can_verify = bool(data.get("can_verify", current.can_verify if current else False))
+    if can_verify and role not in (Role.ADMIN, Role.CITY_STAFF):
+        if "can_verify" in data and data.get("can_verify"):
+            errors.add("can_verify", _l("Only city staff and administrators can verify results (认定)."))
+        can_verify = False
+    out["can_verify"] = can_verify
     return out
 
 

@@ -4,13 +4,13 @@ users.calendar_token is the secret part of /followups/calendar/<token>.ics (none
 calendar page; regenerating it replaces it, so an old link stops working).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

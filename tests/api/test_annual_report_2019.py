@@ -12,9 +12,14 @@ Targets are derived from the ratios: out-of-province funds 755.04亿 (758.67 ÷ 
 enterprises, 4,000万美元 foreign capital. Every record is made through the HTTP API (about 2,900 requests), so
 the whole load lives in one test function (the fixtures are function-scoped). A little noise outside 2019 (and a
 dropped project) checks that the report keeps to the year.
+
+认定 (issue 15): the figures count verified signings and funds only. Until a city verifier (not the staff member
+who entered the data) has checked each record's evidence, the report shows 0 and the whole year as pending; once
+every record carries its contract or bank slip and is verified, the document's figures come back exactly.
 """
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -36,6 +41,7 @@ HOMETOWN = 88
 COUNTIES = ["610902", "610921", "610924", "610925", "610929"]
 # Two-character prefixes that differ from lead to lead, so no lead looks like a duplicate of another.
 _CHARS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土风雷泽天星辰云霞松柏梅竹兰菊"
+PDF = b"%PDF-1.4\n%%EOF\n"  # the evidence: any PDF, checked by its content
 MONEY_TOLERANCE = 100  # 万元 = 0.01亿
 RATIO_TOLERANCE = 0.0001  # 0.01%
 
@@ -69,7 +75,9 @@ def _day(n: int, year: int = YEAR) -> str:
 
 @pytest.mark.slow
 def test_annual_report_with_source_document_2019_dataset_shows_its_figures(app, api_client):
+    app.config["REPORTS_COUNT_VERIFIED_ONLY"] = True
     staff, admin, viewer = api_client("city_staff", None), api_client("admin", None), api_client("viewer", None)
+    verifier = api_client("city_staff", None, can_verify=True)
     counties = [county_id(app, code) for code in COUNTIES]
 
     # --- targets (考核目标) of 2019 for the city ------------------------------------------------------------
@@ -107,17 +115,18 @@ def test_annual_report_with_source_document_2019_dataset_shows_its_figures(app, 
     # The city's year sits on a few projects, each far beyond its investment: every arrival is confirmed, and
     # none arrives before its project's signing (project_ids[n - 1] was signed on _day(n - 1)).
     funded = [before] + project_ids[:18]
+    funds_ids = []
     for n, pid in enumerate(funded):
-        _ok(staff.post(f"/api/v1/projects/{pid}/funds", json={
+        funds_ids.append(_ok(staff.post(f"/api/v1/projects/{pid}/funds", json={
             "amount": "399300.00", "arrived_on": max(_day(n), _day(n - 1)), "out_of_province": True,
-            "foreign_amount": "1610.00" if n in (3, 9, 15) else None, "confirm": True}))
+            "foreign_amount": "1610.00" if n in (3, 9, 15) else None, "confirm": True}))["id"])
     for pid, amount in ((project_ids[20], "90550.45"), (project_ids[21], "90549.55")):
-        _ok(staff.post(f"/api/v1/projects/{pid}/funds", json={"amount": amount, "arrived_on": "2019-11-30",
-                                                              "confirm": True}))
+        funds_ids.append(_ok(staff.post(f"/api/v1/projects/{pid}/funds", json={
+            "amount": amount, "arrived_on": "2019-11-30", "confirm": True}))["id"])
     for arrived_on in ("2018-12-31", "2020-01-01"):  # outside the year (the 2018 project, same county)
-        _ok(staff.post(f"/api/v1/projects/{before}/funds", json={
+        funds_ids.append(_ok(staff.post(f"/api/v1/projects/{before}/funds", json={
             "amount": "12345.67", "arrived_on": arrived_on, "out_of_province": True, "foreign_amount": "99",
-            "confirm": True}))
+            "confirm": True}))["id"])
 
     # --- 叩门招商: 856 enterprises visited, 202 by city leaders and 654 by county leaders ------------------
     lead_ids = []
@@ -143,8 +152,28 @@ def test_annual_report_with_source_document_2019_dataset_shows_its_figures(app, 
     _ok(staff.post(f"/api/v1/leads/{outsider}/interactions", json={
         "kind": "reception", "occurred_at": "2020-01-01T09:00:00+08:00", "summary": "新年接待", "visitor_count": 40}))
 
+    # --- 认定: nothing counts until verified; then each record's evidence is attached and checked ----------
+    unverified = _ok(viewer.get(f"/api/v1/reports/annual?year={YEAR}"), 200)
+    assert unverified["signed_projects"]["count"] == 0 and unverified["funds_in_place"]["total"] == 0
+    assert unverified["pending"]["signed_projects"]["count"] == SIGNED_COUNT
+    assert unverified["pending"]["funds_in_place"]["total"] == pytest.approx(float(FUNDS_TOTAL), abs=0.005)
+    refused = staff.post(f"/api/v1/projects/{project_ids[0]}/verification/verify")
+    assert refused.status_code == 403  # city staff without the verifier flag
+    assert verifier.post(f"/api/v1/projects/{project_ids[0]}/verification/verify").status_code == 422  # no evidence
+    for pid in project_ids + [before]:
+        _ok(staff.post(f"/api/v1/projects/{pid}/attachments", data={
+            "kind": "contract", "file": (io.BytesIO(PDF), f"合同{pid}.pdf")}, content_type="multipart/form-data"))
+        _ok(verifier.post(f"/api/v1/projects/{pid}/verification/verify"), 200)
+    for fid, pid in zip(funds_ids, funded + project_ids[20:22] + [before, before], strict=True):
+        _ok(staff.post(f"/api/v1/projects/{pid}/attachments", data={
+            "kind": "bank_slip", "funds_id": str(fid), "file": (io.BytesIO(PDF), "进账单.pdf")},
+            content_type="multipart/form-data"))
+        _ok(verifier.post(f"/api/v1/funds/{fid}/verification/verify"), 200)
+
     # --- the report, as a leader sees it ------------------------------------------------------------------
     report = _ok(viewer.get(f"/api/v1/reports/annual?year={YEAR}"), 200)
+    assert report["pending"]["signed_projects"] == {"count": 0, "investment": 0}
+    assert report["pending"]["funds_in_place"] == {"total": 0, "out_of_province": 0}
 
     def money(value, expected):
         assert value == pytest.approx(float(expected), abs=MONEY_TOLERANCE)

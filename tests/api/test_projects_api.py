@@ -129,7 +129,7 @@ def test_annual_report_shape_and_numbers(api_client, hb):
     body = response.get_json()
     assert set(body) == {"year", "county_id", "signed_projects", "funds_in_place", "foreign_enterprises",
                          "foreign_capital", "enterprises_visited", "receptions", "size_shares", "hometown_projects",
-                         "events"}
+                         "events", "pending"}  # pending: 认定 (issue 15), what awaits verification beside the figures
     assert body["signed_projects"] == {"count": 2, "investment": 128000.5, "count_target": 4.0, "count_ratio": 0.5,
                                        "investment_target": None, "investment_ratio": None}
     assert set(body["funds_in_place"]) == {"total", "total_target", "total_ratio", "out_of_province",

@@ -39,6 +39,15 @@ def _user(username: str, role: str, county_code: str | None):
     return user
 
 
+def _verifier(user_id: int) -> None:
+    """认定 (issue 15): the world's city staff member is also a verifier, so the matrix tells the verifier's
+    rights apart from city staff's (the administrator is not one)."""
+    from crm.models import User
+
+    db.session.get(User, user_id).can_verify = True
+    db.session.commit()
+
+
 def _lead(world: World):
     from crm.models import User
     from crm.services.leads import create_lead
@@ -166,6 +175,20 @@ def _batch(world: World):
     return start_import(_actor(world, "county_staff"), "台账.csv", data, now=NOW).id
 
 
+def _attachment(world: World):
+    """Evidence (a tiny PDF) on the world's project, uploaded by its county."""
+    from crm.services.attachments import add_attachment
+
+    return add_attachment(_actor(world, "county_staff"), world.ids["project_id"], "合同.pdf",
+                          b"%PDF-1.4\n%%EOF\n", kind="contract", now=NOW).id
+
+
+def _snapshot(world: World):
+    from crm.services.snapshots import freeze
+
+    return freeze(_actor(world, "city_staff"), 2027, 3, note="3月月报", now=NOW).id
+
+
 def _county(world: World):
     from crm.services.counties import county_by_code
 
@@ -199,6 +222,8 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "saved_search_id": _saved_search,
     "item_id": _item,
     "batch_id": _batch,
+    "attachment_id": _attachment,
+    "snapshot_id": _snapshot,
     "code": lambda w: "zh",
     "fmt": lambda w: "csv",
     "filename": lambda w: "css/app.css",
@@ -212,6 +237,7 @@ def build_world(app) -> World:
             world.users[role] = _user(f"w_{role}", role, HOME_COUNTY if role == "county_staff" else None).id
         world.users["other_county_staff"] = _user("w_other", "county_staff", OTHER_COUNTY).id
         world.users["victim"] = _user("w_victim", "county_staff", HOME_COUNTY).id
+        _verifier(world.users["city_staff"])
         for name, factory in PARAM_FACTORIES.items():
             try:  # a feature's service changing under a factory should not stop every walk
                 world.ids[name] = factory(world)

@@ -96,7 +96,7 @@ def test_seed_demo_twice_adds_nothing_the_second_time(city):
 def test_seed_demo_small_reports_each_part_of_the_city_as_it_goes(city):
     assert [line.strip() for line in SMALL_STEPS] == [
         f"small city: {part}" for part in ("leads", "trips", "interactions", "events", "projects", "commitments",
-                                           "followups", "targets", "notifications")]
+                                           "followups", "targets", "verification", "notifications")]
 
 
 def test_seed_demo_small_has_every_lead_kind_with_realistic_fields(city):
@@ -273,7 +273,11 @@ def test_demo_commitments_on_signed_projects_with_actuals_some_slipped(city):
         rows = db.session.scalars(select(Commitment)).all()
         signed = {p.id for p in db.session.scalars(select(Project).where(
             Project.stage.in_(["signed", "started", "operating"])))}
-        assert rows and {c.project_id for c in rows} == signed
+        covered = {c.project_id for c in rows}
+        # every signed project but the one the verification step signs again in another county (a 撞单 to decide)
+        from crm.services import verification
+        again = {pid for pid in signed - covered if verification.suspected_duplicates(db.session.get(Project, pid))}
+        assert rows and covered <= signed and signed - covered == again and len(again) <= 1
         assert {c.side for c in rows} == {"investor", "government"}
         assert all(c.due_on >= c.project.signed_on for c in rows)
         assert db.session.scalar(select(func.count()).select_from(CommitmentActual)) > 0
@@ -369,3 +373,26 @@ def test_seed_demo_is_deterministic_across_fresh_databases_and_days(city):
         open_ = db.session.scalars(select(Followup).where(Followup.status == FollowupStatus.OPEN))
         assert {bucket_of(f, late_saturday) for f in open_} == set(BUCKETS)
 
+
+def test_seed_demo_verifies_its_older_results_and_queues_recent_ones(city):
+    """认定 (issue 15): older signings and funds are verified with evidence by city2; recent ones wait (one
+    returned), one signing registered again by another county is a suspected 撞单; the figures count the verified."""
+    from crm.models import EvidenceAttachment, Verification
+    from crm.services import attachments, reports, verification, verification_queue
+
+    with city.app_context():
+        assert db.session.scalar(select(User).where(User.username == "city2")).can_verify
+        states = Counter(db.session.scalars(select(Verification.status)))
+        assert states["verified"] >= 20 and states["returned"] == 1
+        queue = verification_queue.pending_counts()
+        assert queue["signing"] >= 3 and queue["funds"] >= 1
+        suspects = [p for p in db.session.scalars(select(Project)) if verification.suspected_duplicates(p)]
+        assert len(suspects) == 2  # the original and the one signed again, each pointing at the other
+        first = db.session.scalar(select(EvidenceAttachment))
+        assert attachments.stored_path(first).read_bytes().startswith(b"%PDF-")
+        city.config["REPORTS_COUNT_VERIFIED_ONLY"] = True
+        try:
+            gated = reports.annual_report(TODAY.year - 1)
+        finally:
+            city.config["REPORTS_COUNT_VERIFIED_ONLY"] = False
+        assert gated["signed_projects"]["count"] == reports.annual_report(TODAY.year - 1)["signed_projects"]["count"]

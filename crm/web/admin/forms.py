@@ -29,6 +29,7 @@ class UserForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     language = SelectField(_l("Language"), choices=choices([("zh", "简体中文"), ("en", "English")]))
     is_active_user = BooleanField(_l("Active"), default=True)
+    can_verify = BooleanField(_l("Verifier (may verify signings and funds in place)"), default=False)
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=128)])
     version = HiddenField()  # the version the form was filled from; a save against a newer one is refused
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.models import FundsArrival, Project
-from crm.services import counties, funds, industries, project_health, projects, versions
+from crm.services import counties, funds, industries, project_health, projects, verification, versions
 from crm.services.errors import ConfirmationNeeded, EditConflict, InvalidInput
 from crm.services.permissions import can
 from crm.web import pickers
@@ -163,7 +163,9 @@ def detail(project_id: int, stage_form: StageForm | None = None, funds_form: Fun
                            may_edit=projects.may_edit(current_user, project), funds_rows=live,
                            withdrawn_funds=withdrawn, funds_total=funds.live_total(project),
                            usd_cny_rate=funds.usd_cny_rate(),
-                           health=project_health.health_for([project], _now()).get(project.id))
+                           health=project_health.health_for([project], _now()).get(project.id),
+                           # 撞单 (issue 15): warned here from the signing on, decided by a verifier
+                           suspected_duplicates=verification.suspected_duplicates(project))
 
 
 def _next_stage(stage: str) -> str:
