@@ -25,6 +25,15 @@ from crm.models.lead import (
 )
 from crm.models.notification import JobRun, Notification, OutboxMessage
 from crm.models.outreach import Campaign, HolidaySetting, ItemStatus, OutreachItem
+from crm.models.problem import (
+                                    Department,
+                                    EntryKind,
+                                    Problem,
+                                    ProblemCategory,
+                                    ProblemEntry,
+                                    ProblemStatus,
+                                    Severity,
+)
 from crm.models.project import (
                                     Event,
                                     FundsArrival,
@@ -39,7 +48,8 @@ from crm.models.search_outbox import SearchOutboxEntry
 from crm.models.user import ApiToken, LoginAttempt, Role, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Campaign", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
+    "ApiToken", "AuditEntry", "Department", "EntryKind", "Problem", "ProblemCategory", "ProblemEntry",
+    "ProblemStatus", "Severity", "Campaign", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind",
     "Event", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting", "IdempotencyKey", "ImportBatch",
     "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind",
     "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem",
