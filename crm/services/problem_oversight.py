@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
@@ -138,6 +138,22 @@ def sheet(actor: User, department_id: int, now: datetime) -> tuple[Department, l
     return department, rows
 
 
+def sheet_counts(actor: User, now: datetime) -> list[dict]:
+    """Departments with problems not yet confirmed: how many, and how many overdue (the 督办单 index)."""
+    require(actor, "problem.oversee")
+    base = visible_problems(actor).where(Problem.status.in_(UNCLOSED), Problem.department_id.is_not(None)).subquery()
+    day = today(now)
+    rows = db.session.execute(select(base.c.department_id, func.count(),
+                                     func.sum(case((and_(base.c.status.in_(OPEN), base.c.deadline_on < day), 1),
+                                                   else_=0)))
+                              .group_by(base.c.department_id))
+    found = {dept_id: (n, int(late or 0)) for dept_id, n, late in rows}
+    from crm.services.departments import all_departments
+
+    return [{"department": d, "open": found[d.id][0], "overdue": found[d.id][1]}
+            for d in all_departments() if d.id in found]
+
+
 def sheet_table(rows: list[dict], labels) -> tuple[list[str], list[list]]:
     """The 督办单 as spreadsheet rows; `labels` maps (kind, code) → display text."""
     headers = [_("No."), _("Problem"), _("Project / lead"), _("County"), _("Category"), _("Severity"), _("Status"),
@@ -203,7 +219,7 @@ def decide(actor: User, problem_id: int, data: dict, *, now: datetime) -> Proble
         from crm.services.followups import add_followup
 
         due = data.get("due_at") or (today(now) + timedelta(days=7)).isoformat() + "T18:00"
-        followup = add_followup(actor, {"title": text[:200], "detail": _("联席会议 decision on: %(title)s",
+        followup = add_followup(actor, {"title": text[:200], "detail": _("Joint meeting decision on: %(title)s",
                                                                          title=problem.title),
                                         "project_id": problem.project_id, "lead_id": problem.lead_id,
                                         "county_id": problem.county_id, "due_at": due}, now=now)

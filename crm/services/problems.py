@@ -220,11 +220,13 @@ def overdue_problems_by_project(project_ids, *, now: datetime) -> dict[int, int]
 # --- input -------------------------------------------------------------------------------------------
 
 def deadline_days(severity: str) -> int:
-    configured = current_app.config.get("PROBLEM_DEADLINE_DAYS") or {}
+    """Days from raising to the deadline for a severity: config PROBLEM_DAYS_NORMAL / _PRESSING / _URGENT."""
+    default = DEFAULT_DEADLINE_DAYS.get(severity, 30)
     try:
-        return int(configured.get(severity, DEFAULT_DEADLINE_DAYS[severity]))
-    except (TypeError, ValueError, KeyError):
-        return DEFAULT_DEADLINE_DAYS.get(severity, 30)
+        days = int(current_app.config.get(f"PROBLEM_DAYS_{severity.upper()}", default))
+    except (TypeError, ValueError):
+        return default
+    return days if 1 <= days <= MAX_DEADLINE_DAYS else default
 
 
 def _parse_deadline(value, errors: Errors, now: datetime) -> date | None:

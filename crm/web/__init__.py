@@ -19,7 +19,7 @@ from crm.web import labels
 
 # Each feature is a package crm/web/<name>/ whose views.py defines `bp`; listed here in navigation order.
 FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "followups", "notifications", "search",
-            "outreach", "projects", "funds", "events", "reports", "imports", "health", "apidocs"]
+            "outreach", "projects", "problems", "funds", "events", "reports", "imports", "health", "apidocs"]
 
 
 def init_app(app: Flask) -> None:
