@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from crm.demo import activity, bulk, city, followups, projects
+from crm.demo import activity, bulk, city, followups, problems, projects
 from crm.demo.context import Demo
 from crm.demo.people import DEMO_PASSWORD, add_people, demo_logins
 from crm.extensions import db
@@ -63,7 +63,8 @@ def _small(demo: Demo, progress: Callable[[str], None] | None = None) -> dict:
     for label, build in (("leads", city.build_leads), ("trips", activity.build_trips),
                          ("interactions", activity.build_interactions), ("events", projects.build_events),
                          ("projects", projects.build_projects), ("followups", followups.build_followups),
-                         ("targets", projects.build_targets), ("notifications", followups.build_notifications)):
+                         ("targets", projects.build_targets), ("notifications", followups.build_notifications),
+                         ("problems", problems.build_problems)):
         if progress:
             progress(f"  small city: {label}")
         demo.rng = demo.stream(label)

@@ -26,8 +26,9 @@ def _manage(actor: User, _obj) -> bool:
     return is_admin(actor)
 
 
-def load_reference_departments() -> int:
-    """Insert departments missing by code; never overwrite an admin's edits. Returns how many were added."""
+def load_reference_departments(*, commit: bool = True) -> int:
+    """Insert departments missing by code; never overwrite an admin's edits. Returns how many were added
+    (commit=False: flushed into the caller's unit of work, as the demo seed does)."""
     existing = set(db.session.scalars(select(Department.code)))
     counties = {c.code: c.id for c in db.session.scalars(select(County))}
     added = 0
@@ -39,7 +40,10 @@ def load_reference_departments() -> int:
             db.session.add(Department(code=row["code"], name=row["name"], sort_order=order,
                                       county_id=counties.get(county_code) if county_code else None))
             added += 1
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return added
 
 

@@ -6,6 +6,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -96,7 +97,7 @@ def test_seed_demo_twice_adds_nothing_the_second_time(city):
 def test_seed_demo_small_reports_each_part_of_the_city_as_it_goes(city):
     assert [line.strip() for line in SMALL_STEPS] == [
         f"small city: {part}" for part in ("leads", "trips", "interactions", "events", "projects", "followups",
-                                           "targets", "notifications")]
+                                           "targets", "notifications", "problems")]
 
 
 def test_seed_demo_small_has_every_lead_kind_with_realistic_fields(city):
@@ -345,3 +346,19 @@ def test_seed_demo_is_deterministic_across_fresh_databases_and_days(city):
         assert list(db.session.scalars(select(Project.name).order_by(Project.id))) == first_projects
         open_ = db.session.scalars(select(Followup).where(Followup.status == FollowupStatus.OPEN))
         assert {bucket_of(f, late_saturday) for f in open_} == set(BUCKETS)
+
+
+def test_the_demo_city_has_problems_in_every_state_and_department_contacts(city):
+    from crm.models import Problem, ProblemEntry
+
+    with city.app_context():
+        items = list(db.session.scalars(select(Problem)))
+        assert {p.status for p in items} == {"pending", "in_progress", "resolved", "confirmed"}
+        today = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        assert any(p.status in ("pending", "in_progress") and p.deadline_on < today for p in items)  # overdue
+        assert all(1 <= p.satisfaction <= 5 for p in items if p.status == "confirmed")
+        assert len({p.county_id for p in items}) >= 3 and len({p.department_id for p in items}) >= 5
+        kinds = set(db.session.scalars(select(ProblemEntry.kind)))
+        assert {"raised", "routed", "progress", "resolved", "confirmed", "escalated", "instruction"} <= kinds
+        contacts = {u.username: u for u in db.session.scalars(select(User).where(User.role == "department"))}
+        assert set(contacts) == {"zrzy", "gongdian"} and all(u.department_id for u in contacts.values())
