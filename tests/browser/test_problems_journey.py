@@ -38,6 +38,8 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
 
     # The county logs the visit, then raises the problem from it.
     enter(page, sign_in, base_url, "hanbin")
+    expect(page.locator("#problem-tile")).to_be_visible()  # the home page's tile: open and overdue problems
+    shot(page, "problems-home", viewport)
     page.goto(f"{base_url}/leads/{lead_id}")
     page.get_by_role("link", name="登记接洽").first.click()
     arrive(page, f"{base_url}/leads/{lead_id}/interactions/new")
@@ -67,8 +69,10 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     # The city routes it to 市自然资源局 …
     enter(page, sign_in, base_url, "city")
     go(page, "问题督办", f"{base_url}/problems/")
+    shot(page, "problems-list", viewport)
     page.get_by_role("link", name=title).click()
     arrive(page, problem_url)
+    shot(page, "problems-route", viewport)
     page.locator("#route").get_by_label("责任部门").select_option(label="市自然资源局")
     page.locator("#route").get_by_role("button", name="交办").click()
     arrive(page, problem_url)
@@ -84,6 +88,13 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     expect(item).to_contain_text("逾期 5 天")
     expect(page.locator("section[data-county='汉滨区']").locator(f"#agenda-{problem_id}")).to_have_count(1)
     shot(page, "problems-meeting", viewport)
+    # The 督办单 of 市自然资源局, ready to print.
+    page.goto(f"{base_url}/problems/sheets")
+    page.get_by_role("link", name="市自然资源局").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", level=1)).to_have_text("招商项目问题督办单")
+    expect(page.locator("table.duban")).to_contain_text(title)
+    shot(page, "problems-sheet", viewport)
     sign_out(page)
 
     # The department's contact records 办理, then 办结; they see the project or lead by name only.

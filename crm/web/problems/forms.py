@@ -59,7 +59,7 @@ class ReopenForm(FlaskForm):
 class DecideForm(FlaskForm):
     decision = SelectField(_l("Decision becomes"), choices=choices(
         [("followup", _l("A follow-up for the county")), ("update", _l("A problem update"))]))
-    text = StringField(_l("Decision"), validators=[DataRequired(), Length(max=2000)])
+    text = StringField(_l("Decision of the meeting"), validators=[DataRequired(), Length(max=2000)])
     due_at = DateField(_l("Follow-up due"), validators=[Optional()])
     department_id = SelectField(_l("Department"), coerce=int, choices=[], default=0)
     deadline_on = DateField(_l("New deadline"), validators=[Optional()])
