@@ -138,8 +138,20 @@ def visible_problems(actor: User):
     return stmt.where(Problem.id.is_(None))
 
 
+class OtherDepartment(PermissionDenied):
+    """A department contact reaching for another department's problem: refused with a message meant for them
+    (its content stays unseen)."""
+
+    shown = True
+
+    def __init__(self):
+        super().__init__(_("This problem belongs to another department: only its own contacts act on it."))
+
+
 def get_problem(actor: User, problem_id: int) -> Problem:
     problem = db.session.get(Problem, problem_id)
+    if problem is not None and _department_user(actor) and problem.department_id != actor.department_id:
+        raise OtherDepartment()
     if problem is None or not can(actor, "problem.view", problem):
         raise NotFound("problem")
     return problem
@@ -148,7 +160,7 @@ def get_problem(actor: User, problem_id: int) -> Problem:
 def _acting(actor: User, action: str, problem: Problem) -> None:
     if not can(actor, action, problem):
         if _department_user(actor):
-            raise PermissionDenied(_("This problem belongs to another department: only its own contacts act on it."))
+            raise OtherDepartment()
         raise PermissionDenied(action)
 
 

@@ -96,17 +96,24 @@ def upgrade():
     with op.batch_alter_table('problem_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_problem_entries_problem_id'), ['problem_id'], unique=False)
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('department_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_users_department_id'), ['department_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_users_department_id_departments'), 'departments', ['department_id'], ['id'])
+    # A plain ADD COLUMN with its foreign key inline: a batch copy of `users` would have to drop the table every
+    # other table refers to, which SQLite refuses while foreign keys are enforced.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE users ADD COLUMN department_id INTEGER '
+                   'CONSTRAINT fk_users_department_id_departments REFERENCES departments (id)')
+    else:
+        op.add_column('users', sa.Column('department_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_users_department_id_departments'), 'users', 'departments',
+                              ['department_id'], ['id'])
+    op.create_index(op.f('ix_users_department_id'), 'users', ['department_id'], unique=False)
 
 
 
 def downgrade():
+    op.drop_index(op.f('ix_users_department_id'), table_name='users')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.drop_constraint(op.f('fk_users_department_id_departments'), 'users', type_='foreignkey')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_users_department_id_departments'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_users_department_id'))
         batch_op.drop_column('department_id')
 
     with op.batch_alter_table('problem_entries', schema=None) as batch_op:

@@ -103,8 +103,9 @@ def test_a_department_contact_sees_only_their_problems_and_the_project_by_name(a
     response = client.post(f"/problems/{pid}/advance", data={"status": "in_progress", "text": "已现场踏勘"})
     assert response.status_code == 302
     other = client_for(app, world["other_contact"])
-    assert other.get(f"/problems/{pid}").status_code == 404
-    assert other.post(f"/problems/{pid}/advance", data={"status": "resolved", "text": "办结"}).status_code == 404
+    refused = other.post(f"/problems/{pid}/advance", data={"status": "resolved", "text": "办结"})
+    assert refused.status_code == 403 and "该问题属于其他部门" in refused.get_data(as_text=True)
+    assert "二期用地未交付" not in other.get(f"/problems/{pid}").get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Problem, pid).status == "in_progress"
 

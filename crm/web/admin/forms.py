@@ -26,7 +26,7 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=64)])
     role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES))
     county_id = SelectField(_l("County"), coerce=int, choices=[])
-    department_id = SelectField(_l("Department (department contacts)"), coerce=int, choices=[])
+    department_id = SelectField(_l("Department (department contacts)"), coerce=int, choices=[], default=0)
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     language = SelectField(_l("Language"), choices=choices([("zh", "简体中文"), ("en", "English")]))

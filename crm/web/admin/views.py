@@ -48,6 +48,8 @@ def users_form(user_id: int | None = None):
     form = UserForm(obj=user)
     form.county_id.choices = _county_choices()
     form.department_id.choices = _department_choices()
+    if form.department_id.data is None:  # most users have none; a form sent without the field means none
+        form.department_id.data = 0
     if request.method == "GET" and user is not None:
         form.county_id.data = user.county_id or 0
         form.department_id.data = user.department_id or 0
