@@ -218,8 +218,10 @@ def target_name(problem: Problem) -> str:
     return lead.name if lead else ""
 
 
-def overdue_problems_by_project(project_ids, *, now: datetime) -> dict[int, int]:
-    """Open problems past their deadline per project: the count project health uses."""
+def overdue_problems_by_project(project_ids, *, now: datetime | None = None) -> dict[int, int]:
+    """Open problems past their deadline per project (projects without any are left out): the count project
+    health (crm.services.project_health) uses."""
+    now = now or datetime.now(TZ)
     ids = [int(i) for i in project_ids]
     if not ids:
         return {}
