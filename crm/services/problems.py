@@ -325,6 +325,12 @@ def _target(actor: User, data: dict, errors: Errors) -> dict:
             "source_interaction_id": interaction_id, "source_followup_id": followup_id}
 
 
+def prefill(actor: User, data: dict) -> dict:
+    """The project and lead a new problem's form starts with, from the visit or follow-up it is raised from."""
+    target = _target(actor, data, Errors())
+    return {"project_id": target["project_id"], "lead_id": target["lead_id"]}
+
+
 def _department_for(actor: User, problem_county_id: int, value, errors: Errors) -> Department | None:
     """An active department the actor may route to: the city any; a county only its own county's."""
     ident = _int(value, "department_id", errors, _l("Unknown department."))

@@ -4,6 +4,7 @@ XLSX, the departments admin, the dashboard tile."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -50,6 +51,7 @@ def client_for(app, user):
 def raise_via_form(client, world, **extra):
     page = client.get(f"/problems/new?interaction_id={world['visit']}")
     assert page.status_code == 200 and "反映问题" in page.get_data(as_text=True)
+    assert re.search(rf'<option selected value="{world["lead"]}">', page.get_data(as_text=True))  # the visit's lead
     data = {"title": "二期用地未交付", "category": "land", "severity": "pressing", "project_id": 0,
             "lead_id": world["lead"], "department_id": 0, "detail": "企业急需", "source_interaction_id": world["visit"],
             "source_followup_id": "", **extra}

@@ -21,8 +21,9 @@ class ProblemForm(OnceForm):
     category = SelectField(_l("Category"), choices=choices(CATEGORY_LABELS.items()))
     severity = SelectField(_l("Severity"), choices=choices(SEVERITY_LABELS.items()), default="normal")
     deadline_on = DateField(_l("Deadline"), validators=[Optional()])
-    project_id = SelectField(_l("Project"), coerce=int, choices=[], default=0)
-    lead_id = SelectField(_l("Lead"), coerce=int, choices=[], default=0)
+    # The lists offer the county's own (at most 500 each); the service judges any id sent.
+    project_id = SelectField(_l("Project"), coerce=int, choices=[], default=0, validate_choice=False)
+    lead_id = SelectField(_l("Lead"), coerce=int, choices=[], default=0, validate_choice=False)
     department_id = SelectField(_l("Responsible department"), coerce=int, choices=[], default=0)
     detail = TextAreaField(_l("What the enterprise needs"), validators=[Optional(), Length(max=5000)])
     source_interaction_id = HiddenField()

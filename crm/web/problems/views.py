@@ -91,13 +91,16 @@ def _fill(form: ProblemForm, problem: Problem | None = None) -> None:
 
 
 def _prefill(form: ProblemForm) -> None:
+    start = problems.prefill(current_user, {key: request.args.get(arg, type=int) for key, arg in (
+        ("project_id", "project_id"), ("lead_id", "lead_id"), ("source_interaction_id", "interaction_id"),
+        ("source_followup_id", "followup_id"))})
     for key in ("project_id", "lead_id"):
-        value = request.args.get(key, type=int)
+        value = start[key]
         if value:
             getattr(form, key).data = value
-            if value not in [c[0] for c in getattr(form, key).choices]:
-                getattr(form, key).choices.append((value, problems.target_name(
-                    Problem(project_id=value) if key == "project_id" else Problem(lead_id=value))))
+            if value not in [c.value for c in getattr(form, key).choices]:
+                getattr(form, key).choices += choices([(value, problems.target_name(
+                    Problem(project_id=value) if key == "project_id" else Problem(lead_id=value)))])
     form.source_interaction_id.data = request.args.get("interaction_id", type=int) or ""
     form.source_followup_id.data = request.args.get("followup_id", type=int) or ""
 
