@@ -23,10 +23,22 @@ LEAD_SLOTS = {"phone": 4, "desktop": 5}  # leads of hanbin no other journey touc
 SHOTS = os.environ.get("CRM_SHOTS_DIR")  # set it to keep a screenshot of every step (the docs use them)
 
 
+def settle(page) -> None:
+    """Let the page finish loading what it started (icon fonts) before leaving it: a request cut off mid-file leaves
+    werkzeug's file handle to the garbage collector, a ResourceWarning the suite turns into an error."""
+    page.wait_for_load_state("networkidle")
+
+
+def leave(page) -> None:
+    settle(page)
+    sign_out(page)
+    settle(page)
+
+
 def shot(page, name: str, viewport: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}-{viewport}.png"), full_page=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}-{viewport}.png"), full_page=True, timeout=30_000)
 
 
 def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_page, sign_in, base_url, live_server,
@@ -40,6 +52,7 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     enter(page, sign_in, base_url, "hanbin")
     expect(page.locator("#problem-tile")).to_be_visible()  # the home page's tile: open and overdue problems
     shot(page, "problems-home", viewport)
+    settle(page)
     page.goto(f"{base_url}/leads/{lead_id}")
     page.get_by_role("link", name="登记接洽").first.click()
     arrive(page, f"{base_url}/leads/{lead_id}/interactions/new")
@@ -64,7 +77,7 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     problem_id = int(re.search(r"/problems/(\d+)$", problem_url).group(1))
     deadline = datetime.now(TZ).date() + timedelta(days=15)  # 较急
     expect(page.locator("#problem")).to_contain_text(deadline.isoformat())
-    sign_out(page)
+    leave(page)
 
     # The city routes it to 市自然资源局 …
     enter(page, sign_in, base_url, "city")
@@ -78,6 +91,7 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     arrive(page, problem_url)
     expect(page.locator("#problem-department")).to_have_text("市自然资源局")
     # … and on the agenda of a meeting after the deadline it is overdue (not on a meeting today).
+    settle(page)
     page.goto(f"{base_url}/problems/meeting")
     expect(page.locator(f"#agenda-{problem_id}")).to_have_attribute("data-overdue", "0")
     page.get_by_label("会议日期").fill((deadline + timedelta(days=5)).isoformat())
@@ -89,13 +103,14 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     expect(page.locator("section[data-county='汉滨区']").locator(f"#agenda-{problem_id}")).to_have_count(1)
     shot(page, "problems-meeting", viewport)
     # The 督办单 of 市自然资源局, ready to print.
+    settle(page)
     page.goto(f"{base_url}/problems/sheets")
     page.get_by_role("link", name="市自然资源局").click()
     page.wait_for_load_state()
     expect(page.get_by_role("heading", level=1)).to_have_text("招商项目问题督办单")
     expect(page.locator("table.duban")).to_contain_text(title)
     shot(page, "problems-sheet", viewport)
-    sign_out(page)
+    leave(page)
 
     # The department's contact records 办理, then 办结; they see the project or lead by name only.
     enter_department = sign_in(page, "zrzy")
@@ -115,10 +130,11 @@ def test_a_land_problem_goes_from_a_visit_to_the_enterprises_confirmation(any_pa
     arrive(page, problem_url)
     expect(page.locator("#problem-status")).to_have_text("已办结")
     shot(page, "problems-department", viewport)
-    sign_out(page)
+    leave(page)
 
     # The county records the enterprise's confirmation with its rating on the 回访: closed.
     enter(page, sign_in, base_url, "hanbin")
+    settle(page)
     page.goto(problem_url)
     page.get_by_label("企业满意度（回访）").select_option(label="5 — 非常满意")
     page.get_by_label("企业意见").fill("企业对办理速度表示满意。")
