@@ -122,7 +122,7 @@ def plan_morning_digests(now: datetime) -> int:
         with notifications.in_language(user):
             planned += bool(notifications.notify(
                 user, "digest", _("Your follow-ups for %(day)s", day=day), _digest_body(digest, now),
-                "/followups/mine", f"digest:{day}", now=now))
+                "/problems/" if user.role == Role.DEPARTMENT else "/followups/mine", f"digest:{day}", now=now))
     db.session.commit()
     return planned
 

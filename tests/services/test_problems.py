@@ -274,3 +274,14 @@ def test_permission_matrix(app, city, action):
         allowed = {who for who in ROLES if can(user(ids[who]), action, problem)}
         assert allowed == MATRIX[action]
         assert can(user(city.land_contact), "problem.list") and not can(user(city.land_contact), "problem.raise")
+
+
+def test_a_department_contacts_digest_leads_to_their_problems(app, city):
+    with app.test_request_context():
+        pid = raise_one(city, severity="urgent")
+        problems.route_problem(user(city.city), pid, city.land, now=NOW)
+        reminders.plan_morning_digests(NOW + timedelta(days=8))
+        note = db.session.scalar(db.select(Notification).where(Notification.user_id == city.land_contact,
+                                                               Notification.kind == "digest"))
+        assert note.link == "/problems/" and "二期用地未交付" in note.body
+        assert not can(user(city.land_contact), "followup.create") and not can(user(city.land_contact), "lead.view")
