@@ -74,9 +74,11 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm import api, web
+    from crm.web import department_guard
 
     web.init_app(app)
     api.init_app(app)
+    department_guard.init_app(app)  # after the API's bearer authentication
 
 
 def _register_cli(app: Flask) -> None:

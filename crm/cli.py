@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from crm.services import counties, demo, industries, leads, tokens, users
+from crm.services import counties, demo, departments, industries, leads, tokens, users
 from crm.services.errors import InvalidInput
 
 crm_cli = AppGroup("crm", help="招商客商管理平台 commands.")
@@ -57,7 +57,9 @@ def init_command():
     upgrade()
     added = counties.load_reference_counties()
     added_industries = industries.load_reference_industries()
-    click.echo(f"schema up to date; {added} counties and {added_industries} industries added")
+    added_departments = departments.load_reference_departments()
+    click.echo(f"schema up to date; {added} counties and {added_industries} industries added; "
+               f"{added_departments} departments added")
 
 
 @crm_cli.command("seed-demo")

@@ -72,6 +72,12 @@ DEFAULTS: dict = {
     "CHAT_WEBHOOK_URL": None,
     # Yuan per US dollar: the foreign part (万美元) of a funds arrival times this must fit inside it (万元).
     "USD_CNY_RATE": "7.1",
+    # Problems (诉求): days from raising to the deadline per severity, and how long overdue before the city is told
+    # (the county head is told the day after the deadline).
+    "PROBLEM_DAYS_NORMAL": 30,
+    "PROBLEM_DAYS_PRESSING": 15,
+    "PROBLEM_DAYS_URGENT": 7,
+    "PROBLEM_CITY_ESCALATE_DAYS": 7,
     "API_TITLE": "招商客商管理平台 API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

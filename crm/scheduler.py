@@ -30,6 +30,7 @@ from crm.services import (
     idempotency,
     indexing,
     outreach,
+    problem_oversight,
     project_health,
     reminders,
     snapshots,
@@ -88,6 +89,11 @@ JOBS: tuple[Job, ...] = (
             now, escalate_days=_setting(cfg, "FOLLOWUP_ESCALATE_DAYS", 3))),
     Job("morning_digest", at="08:30", at_setting="DIGEST_TIME",
         run=lambda now, cfg: reminders.plan_morning_digests(now)),
+    # Problems past their deadline: the county head the day after, the city PROBLEM_CITY_ESCALATE_DAYS later; before
+    # the morning digest, which lists them.
+    Job("problem_escalation", at="08:00", at_setting="PROBLEM_ESCALATION_TIME",
+        run=lambda now, cfg: problem_oversight.escalate_overdue(
+            now, city_days=_setting(cfg, "PROBLEM_CITY_ESCALATE_DAYS", 7))),
     Job("silent_lead_alarms", at="09:00", at_setting="SILENT_LEAD_TIME",
         run=lambda now, cfg: reminders.plan_silent_lead_alarms(now, days=_setting(cfg, "SILENT_LEAD_DAYS", 30))),
     # Holiday outreach: until each holiday its lists follow the lead base (a 乡贤 registered after the list was made

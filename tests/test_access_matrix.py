@@ -21,7 +21,8 @@ from tests.hostile.world import (
 )
 
 # Who: the four roles, plus "other_county" — a county user of 紫阳县 facing objects of 汉滨区 (the world's county;
-# "county_staff" is the follow-up's assignee there).
+# "county_staff" is the follow-up's assignee there) — and "department", the contact of 市自然资源局 (the department the
+# world's problem is routed to): one guard (crm.web.department_guard) refuses them every endpoint not meant for them.
 ADMIN = frozenset({"admin"})
 CITY = frozenset({"admin", "city_staff"})
 STAFF = frozenset({"admin", "city_staff", "county_staff", "other_county"})
@@ -30,8 +31,11 @@ SIGNED_IN = STAFF | {"viewer"}
 READERS_OWN_COUNTY = SIGNED_IN - {"other_county"}
 VERIFIER = frozenset({"city_staff"})  # 认定: the world's city staff member has can_verify; the admin has not
 PUBLIC = "public"  # no sign-in, no token
+DEPT = frozenset({"department"})
+OVERSEERS = frozenset({"admin", "city_staff", "viewer"})  # 督办单, 联席会议, 批示: the city and its leaders
+HANDLERS = frozenset({"admin", "city_staff", "department"})  # 办理/办结: the department, or the city on its behalf
 # Least privileged first: the refused change nothing, so the first allowed one meets the object as the world made it.
-WHO = ["viewer", "other_county", "county_staff", "city_staff", "admin"]
+WHO = ["department", "viewer", "other_county", "county_staff", "city_staff", "admin"]
 # Endpoints that change an object's state for good: walked after the rest.
 STATE_CHANGING = ("delete", "cancel", "complete", "revoke", "restore", "handoff", "give_back", "accept", "decide",
                   "merge", "done", "mark", "read", "stage", "funds", "withdraw")
@@ -41,7 +45,7 @@ STATE_CHANGING = ("delete", "cancel", "complete", "revoke", "restore", "handoff"
 # Generated from a walk of the tree on 2026-11-28, then read line by line (see the comments); with an empty body a
 # write is often refused (400/422) before its permission is judged, so "refused input" proves nothing either way.
 ACCESS: dict[str, frozenset[str] | str] = {
-    "home.index": SIGNED_IN,
+    "home.index": SIGNED_IN | DEPT,  # a department contact is sent on to their problems
     "home.favicon": PUBLIC,
     "admin.audit_index": ADMIN,
     "admin.audit_export": ADMIN,
@@ -68,8 +72,8 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_interactions.interaction_list": SIGNED_IN,
     "api_interactions.interaction_create": STAFF,  # refused/404 for all with an empty body: declared by design
     "api_leads.lead_reveal": SIGNED_IN,
-    "api_foundation.me": SIGNED_IN,
-    "api_notifications.notification_list": SIGNED_IN,
+    "api_foundation.me": SIGNED_IN | DEPT,
+    "api_notifications.notification_list": SIGNED_IN | DEPT,
     "api-docs.openapi_json": PUBLIC,
     "apidocs.index": PUBLIC,  # the reference page over the public OpenAPI document
     "health.healthz": PUBLIC,  # load balancers and monitoring: states only, no data
@@ -131,8 +135,8 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "leads.lookup": SIGNED_IN,
     "leads.create": STAFF,
     "auth.login": PUBLIC,
-    "notifications.index": SIGNED_IN,
-    "notifications.channels": SIGNED_IN,
+    "notifications.index": SIGNED_IN | DEPT,
+    "notifications.channels": SIGNED_IN | DEPT,
     "outreach.index": SIGNED_IN,
     "outreach.create": CITY,
     "outreach.export": SIGNED_IN,
@@ -141,9 +145,9 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "outreach.progress": SIGNED_IN,
     "outreach.followup": OWN_COUNTY,
     "outreach.settings": ADMIN,
-    "auth.change_password": SIGNED_IN,
-    "auth.profile": SIGNED_IN,
-    "auth.create_token": SIGNED_IN,
+    "auth.change_password": SIGNED_IN | DEPT,
+    "auth.profile": SIGNED_IN | DEPT,
+    "auth.create_token": SIGNED_IN | DEPT,
     "projects.index": SIGNED_IN,
     "projects.detail": SIGNED_IN,
     "projects.edit": OWN_COUNTY,
@@ -189,7 +193,7 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_leads.lead_deleted_list": STAFF,
     "api_leads.lead_restore": OWN_COUNTY,  # the first allowed one restores it; the others find it live (404)
     "notifications.read": ADMIN,  # the world's notification is the admin's: its owner only
-    "notifications.read_all": SIGNED_IN,
+    "notifications.read_all": SIGNED_IN | DEPT,
     "outreach.mark": OWN_COUNTY,
     "outreach.change": OWN_COUNTY,  # whoever may mark it; an empty form is sent back (302) after the permission
     "outreach.refresh": CITY,
@@ -205,7 +209,7 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_funds.funds_get": SIGNED_IN,
     "api_funds.funds_update": OWN_COUNTY,
     "api_funds.funds_withdraw": OWN_COUNTY,
-    "auth.logout": SIGNED_IN,  # answers with the sign-in page: see SIGNS_OUT
+    "auth.logout": SIGNED_IN | DEPT,  # answers with the sign-in page: see SIGNS_OUT
     # imports: staff import; a batch is seen by its county (and the city), reverted by its creator or an admin
     "imports.template": STAFF,
     "imports.index": STAFF,
@@ -279,6 +283,36 @@ ACCESS: dict[str, frozenset[str] | str] = {
     "api_verification.snapshot_freeze": CITY,  # refused for all with an empty body: declared by design
     "api_verification.snapshot_get": SIGNED_IN,
     "api_verification.snapshot_diff": SIGNED_IN,
+    # problems (诉求/问题): the world's problem is 汉滨区's, routed to 市自然资源局 (the "department" contact's); a county
+    # raises and confirms its own, the city routes and may act for a department, leaders read city-wide and instruct
+    "problems.index": SIGNED_IN | DEPT,
+    "problems.create": STAFF,
+    "problems.detail": READERS_OWN_COUNTY | DEPT,
+    "problems.edit": OWN_COUNTY,
+    "problems.route": OWN_COUNTY,  # an empty form is sent back (302) after the permission
+    "problems.advance": HANDLERS,
+    "problems.confirm": OWN_COUNTY,
+    "problems.reopen": OWN_COUNTY,
+    "problems.instruct": OVERSEERS,
+    "problems.meeting": OVERSEERS,
+    "problems.decide": CITY,
+    "problems.sheets": OVERSEERS,
+    "problems.sheet": OVERSEERS,
+    "problems.sheet_xlsx": OVERSEERS,
+    "problems.departments_index": ADMIN,
+    "problems.departments_form": ADMIN,
+    "api_problems.problem_list": SIGNED_IN | DEPT,
+    "api_problems.problem_create": STAFF,  # 422 for all with an empty body: declared by design
+    "api_problems.problem_get": READERS_OWN_COUNTY | DEPT,
+    "api_problems.problem_update": OWN_COUNTY,
+    "api_problems.problem_route": OWN_COUNTY,  # 422 for all with an empty body: declared by design
+    "api_problems.problem_advance": HANDLERS,  # 422 for all with an empty body: declared by design
+    "api_problems.problem_confirm": OWN_COUNTY,  # 422 for all with an empty body: declared by design
+    "api_problems.problem_reopen": OWN_COUNTY,  # 422 for all with an empty body: declared by design
+    "api_problems.problem_instruct": OVERSEERS,  # 422 for all with an empty body: declared by design
+    "api_problems.department_list": SIGNED_IN | DEPT,
+    "api_problems.department_create": ADMIN,
+    "api_problems.department_update": ADMIN,
 }
 
 

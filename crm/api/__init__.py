@@ -10,7 +10,7 @@ from crm.extensions import api, csrf
 
 # Each resource module crm/api/<name>.py defines a flask-smorest Blueprint `bp`.
 FEATURES = ["foundation", "leads", "interactions", "followups", "notifications", "search", "outreach", "projects",
-            "commitments", "funds", "events", "targets", "reports", "imports", "verification"]
+            "problems", "commitments", "funds", "events", "targets", "reports", "imports", "verification"]
 
 
 def init_app(app: Flask) -> None:

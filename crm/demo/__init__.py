@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from crm.demo import activity, bulk, city, commitments, followups, projects, verification
+from crm.demo import activity, bulk, city, commitments, followups, problems, projects, verification
 from crm.demo.context import Demo
 from crm.demo.people import DEMO_PASSWORD, add_people, demo_logins
 from crm.extensions import db
@@ -65,7 +65,7 @@ def _small(demo: Demo, progress: Callable[[str], None] | None = None) -> dict:
                          ("projects", projects.build_projects),
                          ("commitments", commitments.build_commitments), ("followups", followups.build_followups),
                          ("targets", projects.build_targets), ("verification", verification.build_verification),
-                         ("notifications", followups.build_notifications)):
+                         ("notifications", followups.build_notifications), ("problems", problems.build_problems)):
         if progress:
             progress(f"  small city: {label}")
         demo.rng = demo.stream(label)

@@ -27,6 +27,11 @@ COUNTY_STAFF_NAMES = ["刘洋", "张伟", "赵敏", "孙磊", "周婷", "吴刚"
 EXTRA_STAFF = [("hanbin2", "马小军", "610902")]
 
 
+# Department contacts (部门联络员) come with the demo problems (crm.demo.problems), listed here for the banner.
+DEPARTMENT_LOGINS = [("zrzy", "department contact 市自然资源局: its problems only (办理, 办结)"),
+                     ("gongdian", "department contact 国网安康供电公司: its problems only")]
+
+
 def demo_logins() -> list[tuple[str, str, str]]:
     """(username, password, what it is for) for the `make run` banner."""
     rows = [(u, DEMO_PASSWORD, what) for u, _n, _r, _c, what in DEMO_PEOPLE]
@@ -37,6 +42,7 @@ def demo_logins() -> list[tuple[str, str, str]]:
         ("…", DEMO_PASSWORD, "one county staff login per county: " + ", ".join(
             u for u in COUNTY_USERNAMES.values() if u not in ("hanbin", "ziyang"))),
     ]
+    rows += [(u, DEMO_PASSWORD, what) for u, what in DEPARTMENT_LOGINS]
     return rows
 
 

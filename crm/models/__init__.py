@@ -32,6 +32,15 @@ from crm.models.lead import (
 )
 from crm.models.notification import JobRun, Notification, OutboxMessage
 from crm.models.outreach import Campaign, HolidaySetting, ItemStatus, OutreachItem
+from crm.models.problem import (
+                                    Department,
+                                    EntryKind,
+                                    Problem,
+                                    ProblemCategory,
+                                    ProblemEntry,
+                                    ProblemStatus,
+                                    Severity,
+)
 from crm.models.project import (
                                     Event,
                                     FundsArrival,
@@ -56,12 +65,13 @@ from crm.models.verification import (
 
 __all__ = [
     "ApiToken", "AuditEntry", "Campaign", "Commitment", "CommitmentActual", "CommitmentKind", "CommitmentSide",
-    "CommitmentStatus", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind", "Event",
-    "EvidenceAttachment", "EvidenceKind", "Followup", "FollowupStatus", "FundsArrival", "Handoff", "HolidaySetting",
-    "IdempotencyKey", "ImportBatch", "ImportRowResult", "Industry", "Interaction", "InteractionKind", "ItemStatus",
-    "JobRun", "Lead", "LeadKind", "LeadStatus", "LeadTag", "LeaderLevel", "LoginAttempt", "Notification",
-    "OutboxMessage", "OutreachItem", "Priority", "Project", "ReportSnapshot", "Role", "SavedSearch",
-    "SearchOutboxEntry", "SearchScope", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User",
-    "Verification", "VerificationKind", "VerificationStatus",
+    "CommitmentStatus", "ClaimConflict", "ConflictStatus", "Contact", "County", "CountyKind", "Department",
+    "EntryKind", "Event", "EvidenceAttachment", "EvidenceKind", "Followup", "FollowupStatus", "FundsArrival",
+    "Handoff", "HolidaySetting", "IdempotencyKey", "ImportBatch", "ImportRowResult", "Industry", "Interaction",
+    "InteractionKind", "ItemStatus", "JobRun", "Lead", "LeadKind", "LeadStatus", "LeadTag", "LeaderLevel",
+    "LoginAttempt", "Notification", "OutboxMessage", "OutreachItem", "Priority", "Problem", "ProblemCategory",
+    "ProblemEntry", "ProblemStatus", "Project", "ReportSnapshot", "Role", "SavedSearch", "SearchOutboxEntry",
+    "SearchScope", "Severity", "SourceChannel", "Stage", "StageChange", "Target", "Trip", "User", "Verification",
+    "VerificationKind", "VerificationStatus",
     "event_leads", "interaction_participants", "project_leads", "trip_participants",
 ]

@@ -19,6 +19,7 @@ class Role(StrEnum):
     CITY_STAFF = "city_staff"
     COUNTY_STAFF = "county_staff"
     VIEWER = "viewer"
+    DEPARTMENT = "department"  # 部门联络员: a department's contact, acting on its problems only
 
 
 def new_session_token() -> str:
@@ -34,6 +35,9 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(20), nullable=False, default=Role.VIEWER.value)
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), nullable=True, index=True)
+    # Department contacts (role department) only: the department whose problems they act on.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True,
+                                                      index=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     language: Mapped[str] = mapped_column(String(8), nullable=False, default="zh")

@@ -8,6 +8,9 @@ from crm.services.errors import PermissionDenied
 
 Rule = Callable[[User, object], bool]
 _RULES: dict[str, Rule] = {}
+# Department contacts (部门联络员) act on their department's problems and on their own account, nothing else, whatever
+# a feature's rule would say (crm.web.department_guard keeps them off every other page the same way).
+DEPARTMENT_ACTIONS = ("problem.", "self.edit", "token.manage")
 
 
 def rule(action: str) -> Callable[[Rule], Rule]:
@@ -27,6 +30,8 @@ def can(actor: User | None, action: str, obj: object = None) -> bool:
     except KeyError:
         raise LookupError(f"no permission rule for {action!r}") from None
     if actor is None or not getattr(actor, "is_active_user", False):
+        return False
+    if actor.role == Role.DEPARTMENT and not action.startswith(DEPARTMENT_ACTIONS):
         return False
     return bool(check(actor, obj))
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.extensions import db
 from crm.models import Interaction, Lead, Project, Role, Stage, User, project_leads
-from crm.services import commitments, notifications
+from crm.services import commitments, notifications, problems
 from crm.services.projects import TZ, today
 
 GREEN, AMBER, RED = "green", "amber", "red"
@@ -50,12 +50,6 @@ class Health:
     @property
     def summary(self) -> str:
         return "；".join(self.reasons) if self.reasons else str(_("Contact, commitments and problems on track"))
-
-
-def overdue_problems_by_project(project_ids) -> dict[int, int]:
-    """Open overdue problems (诉求) per project. Wired to problems at merge: the problems part (issue 15 item 1)
-    supplies the count; until then no project has any."""
-    return {}
 
 
 def tiers() -> list[tuple[Decimal, int]]:
@@ -131,18 +125,18 @@ def health_for(projects, now: datetime) -> dict[int, Health]:
                                                                                        DEFAULT_RED_COUNT)
     contacts = last_contacts(ids)
     slipped = commitments.slipped_by_project(ids, day)
-    problems = overdue_problems_by_project(ids)
+    overdue = problems.overdue_problems_by_project(ids, now=now)
     out = {}
     for p in projects:
         last = contacts.get(p.id)
         since = (_naive_utc_fix(last) if last else _naive_utc_fix(p.created_at)).astimezone(TZ).date()
         days, cadence = max((day - since).days, 0), cadence_for(p.investment_total, table)
-        colour, reasons = colour_of(days, cadence, slipped.get(p.id, 0), problems.get(p.id, 0),
+        colour, reasons = colour_of(days, cadence, slipped.get(p.id, 0), overdue.get(p.id, 0),
                                     red_factor=red_factor, red_count=red_count)
         if last is None:
             reasons = [str(_("Never contacted"))] + reasons
         out[p.id] = Health(colour, cadence, days, since if last else None, slipped.get(p.id, 0),
-                           problems.get(p.id, 0), reasons)
+                           overdue.get(p.id, 0), reasons)
     return out
 
 

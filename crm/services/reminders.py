@@ -83,12 +83,15 @@ def digest_for(user: User, now: datetime) -> dict:
 
         conflicts = open_count()
     from crm.services.outreach import pending_items_for  # outreach builds on follow-ups, not the reverse
+    from crm.services.problem_oversight import (
+        digest_problems,  # problems build on follow-ups, not the reverse
+    )
 
     return {"today": buckets["today"], "overdue": buckets["overdue"], "new": new, "conflicts": conflicts,
-            "greetings": pending_items_for(user, now)}
+            "greetings": pending_items_for(user, now), "problems": digest_problems(user, now)}
 
 
-def _digest_body(digest: dict) -> str:
+def _digest_body(digest: dict, now: datetime) -> str:
     lines = []
     for key, heading in (("overdue", _("Overdue")), ("today", _("Due today")), ("new", _("New assignments"))):
         if digest[key]:
@@ -99,6 +102,9 @@ def _digest_body(digest: dict) -> str:
     if digest["greetings"]:
         lines.append(_("Holiday greetings still to make (%(n)d):", n=len(digest["greetings"])))
         lines += [f"- {item.lead.name}" for item in digest["greetings"][:10]]
+    from crm.services.problem_oversight import digest_lines
+
+    lines += digest_lines(digest.get("problems") or [], now)
     return "\n".join(lines)
 
 
@@ -110,12 +116,13 @@ def plan_morning_digests(now: datetime) -> int:
                                .order_by(User.id))
     for user in staff:
         digest = digest_for(user, now)
-        if not any((digest["today"], digest["overdue"], digest["new"], digest["conflicts"], digest["greetings"])):
+        if not any((digest["today"], digest["overdue"], digest["new"], digest["conflicts"], digest["greetings"],
+                    digest["problems"])):
             continue
         with notifications.in_language(user):
             planned += bool(notifications.notify(
-                user, "digest", _("Your follow-ups for %(day)s", day=day), _digest_body(digest),
-                "/followups/mine", f"digest:{day}", now=now))
+                user, "digest", _("Your follow-ups for %(day)s", day=day), _digest_body(digest, now),
+                "/problems/" if user.role == Role.DEPARTMENT else "/followups/mine", f"digest:{day}", now=now))
     db.session.commit()
     return planned
 

@@ -82,7 +82,25 @@ def _clean_role_and_county(data: dict, errors: Errors, current: User | None) -> 
             errors.add("can_verify", _l("Only city staff and administrators can verify results (认定)."))
         can_verify = False
     out["can_verify"] = can_verify
+    out["department_id"] = _clean_department(data, errors, current, role)
     return out
+
+
+def _clean_department(data: dict, errors: Errors, current: User | None, role) -> int | None:
+    """A department contact (role department) needs the department whose problems they act on; others have none."""
+    from crm.models import Department
+
+    if role != Role.DEPARTMENT:
+        return None
+    value = data.get("department_id", current.department_id if current else None)
+    try:
+        department = db.session.get(Department, int(value)) if value not in (None, "", 0, "0") else None
+    except (TypeError, ValueError):
+        department = None
+    if department is None:
+        errors.add("department_id", _l("A department contact needs a department."))
+        return None
+    return department.id
 
 
 def create_user(actor: User, data: dict, *, now: datetime) -> User:

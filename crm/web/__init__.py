@@ -19,8 +19,8 @@ from crm.web import labels
 
 # Each feature is a package crm/web/<name>/ whose views.py defines `bp`; listed here in navigation order.
 FEATURES = ["home", "auth", "admin", "leads", "interactions", "conflicts", "followups", "notifications", "search",
-            "outreach", "projects", "commitments", "funds", "events", "reports", "verification", "snapshots", "imports",
-            "health", "apidocs", "webapp"]
+            "outreach", "projects", "problems", "commitments", "funds", "events", "reports", "verification", "snapshots",
+            "imports", "health", "apidocs", "webapp"]
 
 
 def init_app(app: Flask) -> None:

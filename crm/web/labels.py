@@ -8,7 +8,7 @@ from flask_login import current_user
 from crm.services.permissions import can
 
 ROLE_LABELS = {"admin": _l("Administrator"), "city_staff": _l("City staff"), "county_staff": _l("County staff"),
-               "viewer": _l("Leader (read-only)")}
+               "viewer": _l("Leader (read-only)"), "department": _l("Department contact")}
 COUNTY_KIND_LABELS = {"city": _l("City"), "district": _l("District"), "county": _l("County"),
                       "county_city": _l("County-level city"), "zone": _l("Development zone")}
 
@@ -20,6 +20,7 @@ NAV = [
     ("search.index", "search", _l("Search"), "search.run"),
     ("outreach.index", "gift", _l("Holiday outreach"), "outreach.view"),
     ("projects.index", "kanban", _l("Projects"), "project.view"),
+    ("problems.index", "exclamation-diamond", _l("Problem coordination"), "problem.list"),
     ("events.index", "calendar-event", _l("Events"), "event.view"),
     ("reports.annual", "bar-chart", _l("Reports"), "report.view"),
     ("imports.index", "upload", _l("Data import"), "import.view"),
@@ -28,6 +29,7 @@ NAV = [
 ADMIN_NAV = [
     ("admin.users_index", _l("Users"), "user.manage"),
     ("admin.counties_index", _l("Counties"), "county.manage"),
+    ("problems.departments_index", _l("Departments"), "department.manage"),
     ("admin.audit_index", _l("Audit log"), "audit.view"),
 ]
 
@@ -35,8 +37,10 @@ ADMIN_NAV = [
 def nav_items(user=None) -> list[tuple[str, str, str]]:
     user = current_user if user is None else user
     views = current_app.view_functions
+    from crm.web.department_guard import allows  # a department contact reaches only the pages meant for them
+
     return [(endpoint, icon, str(label)) for endpoint, icon, label, action in NAV
-            if endpoint in views and can(user, action)]
+            if endpoint in views and allows(user, endpoint) and can(user, action)]
 
 
 def admin_nav_items(user=None) -> list[tuple[str, str]]:

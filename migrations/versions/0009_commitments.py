@@ -3,13 +3,13 @@
 producing_on (投产) is filled from each operating project's stage history (its latest move to operating).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -25,7 +25,7 @@ class World:
     failed: dict[str, str] = field(default_factory=dict)  # URL parameter name → why its factory failed
 
 
-def _user(username: str, role: str, county_code: str | None):
+def _user(username: str, role: str, county_code: str | None, department_code: str | None = None):
     from crm.models import User
     from crm.services.counties import county_by_code
     from crm.services.passwords import hash_password
@@ -33,7 +33,7 @@ def _user(username: str, role: str, county_code: str | None):
 
     user = User(username=username, display_name=f"{username}名", role=role, password_hash=hash_password(PASSWORD),
                 county_id=county_by_code(county_code).id if county_code else None, password_changed_at=NOW,
-                email=f"{username}@example.invalid")
+                email=f"{username}@example.invalid", department_id=_department(department_code))
     db.session.add(user)
     db.session.commit()
     return user
@@ -46,6 +46,25 @@ def _verifier(user_id: int) -> None:
 
     db.session.get(User, user_id).can_verify = True
     db.session.commit()
+
+
+def _department(code: str | None):
+    from crm.services.departments import department_by_code
+
+    return department_by_code(code).id if code else None
+
+
+WORLD_DEPARTMENT = "CITY-ZRZY"  # 市自然资源局: the world's problem is routed there; its contact is "department"
+
+
+def _problem(world: World):
+    """A 用地 problem of 汉滨区 on the world's project, routed by the city to the world's department."""
+    from crm.services.problems import raise_problem, route_problem
+
+    problem = raise_problem(_actor(world, "county_staff"), {"title": "二期用地未交付", "category": "land",
+                                                           "project_id": world.ids["project_id"]}, now=NOW)
+    route_problem(_actor(world, "city_staff"), problem.id, _department(WORLD_DEPARTMENT), now=NOW)
+    return problem.id
 
 
 def _lead(world: World):
@@ -215,6 +234,8 @@ PARAM_FACTORIES: dict[str, Callable[[World], object]] = {
     "project_id": _project,
     "funds_id": _funds,
     "commitment_id": _commitment,
+    "department_id": lambda w: _department(WORLD_DEPARTMENT),
+    "problem_id": _problem,
     "event_id": _event,
     "trip_id": _trip,
     "interaction_id": _interaction,
@@ -238,6 +259,10 @@ def build_world(app) -> World:
         world.users["other_county_staff"] = _user("w_other", "county_staff", OTHER_COUNTY).id
         world.users["victim"] = _user("w_victim", "county_staff", HOME_COUNTY).id
         _verifier(world.users["city_staff"])
+        from crm.services.departments import load_reference_departments
+
+        load_reference_departments()
+        world.users["department"] = _user("w_department", "department", None, WORLD_DEPARTMENT).id
         for name, factory in PARAM_FACTORIES.items():
             try:  # a feature's service changing under a factory should not stop every walk
                 world.ids[name] = factory(world)

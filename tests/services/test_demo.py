@@ -6,6 +6,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -96,7 +97,7 @@ def test_seed_demo_twice_adds_nothing_the_second_time(city):
 def test_seed_demo_small_reports_each_part_of_the_city_as_it_goes(city):
     assert [line.strip() for line in SMALL_STEPS] == [
         f"small city: {part}" for part in ("leads", "trips", "interactions", "events", "projects", "commitments",
-                                           "followups", "targets", "verification", "notifications")]
+                                           "followups", "targets", "verification", "notifications", "problems")]
 
 
 def test_seed_demo_small_has_every_lead_kind_with_realistic_fields(city):
@@ -357,23 +358,6 @@ def test_seed_demo_large_adds_bulk_leads_up_to_the_total_once(city):
         db.session.rollback()
 
 
-def test_seed_demo_is_deterministic_across_fresh_databases_and_days(city):
-    """Runs last: it reseeds the module's database late on a Saturday evening; the names repeat, and the
-    follow-ups still fall in every bucket of that evening (today's are still ahead)."""
-    with city.app_context():
-        first = lead_names()
-        first_projects = list(db.session.scalars(select(Project.name).order_by(Project.id)))
-    late_saturday = datetime(2027, 4, 17, 15, 30, tzinfo=UTC)  # 23:30 in Ankang
-    _fresh(city)
-    with city.app_context():
-        seed_demo("small", now=late_saturday)
-        again = lead_names()
-        assert len(again) >= 380 and again == first[:len(again)]
-        assert list(db.session.scalars(select(Project.name).order_by(Project.id))) == first_projects
-        open_ = db.session.scalars(select(Followup).where(Followup.status == FollowupStatus.OPEN))
-        assert {bucket_of(f, late_saturday) for f in open_} == set(BUCKETS)
-
-
 def test_seed_demo_verifies_its_older_results_and_queues_recent_ones(city):
     """认定 (issue 15): older signings and funds are verified with evidence by city2; recent ones wait (one
     returned), one signing registered again by another county is a suspected 撞单; the figures count the verified."""
@@ -395,4 +379,40 @@ def test_seed_demo_verifies_its_older_results_and_queues_recent_ones(city):
             gated = reports.annual_report(TODAY.year - 1)
         finally:
             city.config["REPORTS_COUNT_VERIFIED_ONLY"] = False
-        assert gated["signed_projects"]["count"] == reports.annual_report(TODAY.year - 1)["signed_projects"]["count"]
+        # last year's signings: the older ones verified and counted, the recent ones (under 90 days) pending
+        everything = reports.annual_report(TODAY.year - 1)["signed_projects"]["count"]
+        assert 0 < gated["signed_projects"]["count"] <= everything
+        assert gated["signed_projects"]["count"] + gated["pending"]["signed_projects"]["count"] == everything
+
+
+def test_the_demo_city_has_problems_in_every_state_and_department_contacts(city):
+    from crm.models import Problem, ProblemEntry
+
+    with city.app_context():
+        items = list(db.session.scalars(select(Problem)))
+        assert {p.status for p in items} == {"pending", "in_progress", "resolved", "confirmed"}
+        today = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        assert any(p.status in ("pending", "in_progress") and p.deadline_on < today for p in items)  # overdue
+        assert all(1 <= p.satisfaction <= 5 for p in items if p.status == "confirmed")
+        assert len({p.county_id for p in items}) >= 3 and len({p.department_id for p in items}) >= 5
+        kinds = set(db.session.scalars(select(ProblemEntry.kind)))
+        assert {"raised", "routed", "progress", "resolved", "confirmed", "escalated", "instruction"} <= kinds
+        contacts = {u.username: u for u in db.session.scalars(select(User).where(User.role == "department"))}
+        assert set(contacts) == {"zrzy", "gongdian"} and all(u.department_id for u in contacts.values())
+
+
+def test_seed_demo_is_deterministic_across_fresh_databases_and_days(city):
+    """Runs last: it reseeds the module's database late on a Saturday evening; the names repeat, and the
+    follow-ups still fall in every bucket of that evening (today's are still ahead)."""
+    with city.app_context():
+        first = lead_names()
+        first_projects = list(db.session.scalars(select(Project.name).order_by(Project.id)))
+    late_saturday = datetime(2027, 4, 17, 15, 30, tzinfo=UTC)  # 23:30 in Ankang
+    _fresh(city)
+    with city.app_context():
+        seed_demo("small", now=late_saturday)
+        again = lead_names()
+        assert len(again) >= 380 and again == first[:len(again)]
+        assert list(db.session.scalars(select(Project.name).order_by(Project.id))) == first_projects
+        open_ = db.session.scalars(select(Followup).where(Followup.status == FollowupStatus.OPEN))
+        assert {bucket_of(f, late_saturday) for f in open_} == set(BUCKETS)

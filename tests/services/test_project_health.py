@@ -50,8 +50,6 @@ def test_tiers_from_config_and_a_broken_one_falls_back(app):
         assert cadence_for(Decimal(60000)) == 30  # the default tiers: ≥ 1亿 every 30 days
 
 
-def test_overdue_problems_are_wired_at_merge():
-    assert project_health.overdue_problems_by_project([1, 2]) == {}
 
 
 @pytest.fixture
@@ -155,3 +153,27 @@ def test_weekly_digest_once_a_week_to_the_county(app, staff):
         assert {n.user_id for n in notes} == {staff["hanbin"].id}
         assert "天未联系" in notes[0].body and "红灯" in notes[0].body
         assert notes[0].link.startswith("/projects/attention")
+
+
+def test_open_overdue_problems_turn_it_amber_then_red(app, staff, make_user):
+    """Open problems (诉求) past their deadline count like slipped commitments: two of them make the project red
+    the day after the deadline, not on it."""
+    from crm.models import Problem
+    from crm.services import departments
+    from crm.services import problems as problem_service
+
+    pid = _project(app, staff["hanbin"], contacted_days_ago=1)
+    city = make_user("city_staff")
+    with app.test_request_context():
+        departments.load_reference_departments()
+        land = departments.department_by_code("CITY-ZRZY").id
+        me = _u(staff["hanbin"])
+        ids = [problem_service.raise_problem(me, {"title": f"用地{n}", "category": "land", "project_id": pid,
+                                                   "severity": "urgent"}, now=NOW).id for n in (1, 2)]
+        for problem_id in ids:
+            problem_service.route_problem(_u(city), problem_id, land, now=NOW)
+        deadline = db.session.get(Problem, ids[0]).deadline_on
+    due_day = datetime(deadline.year, deadline.month, deadline.day, 4, 0, tzinfo=UTC)
+    assert _health(app, pid, due_day).colour == GREEN  # due today: not overdue yet
+    late = _health(app, pid, due_day + timedelta(days=1))
+    assert late.colour == RED and any("问题" in reason for reason in late.reasons), late.reasons

@@ -15,7 +15,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm.web.forms import choices
 
 ROLE_CHOICES = [("county_staff", _l("County staff")), ("city_staff", _l("City staff")),
-                ("viewer", _l("Leader (read-only)")), ("admin", _l("Administrator"))]
+                ("viewer", _l("Leader (read-only)")), ("department", _l("Department contact")),
+                ("admin", _l("Administrator"))]
 COUNTY_KIND_CHOICES = [("city", _l("City")), ("district", _l("District")), ("county", _l("County")),
                        ("county_city", _l("County-level city")), ("zone", _l("Development zone"))]
 
@@ -25,6 +26,7 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=64)])
     role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES))
     county_id = SelectField(_l("County"), coerce=int, choices=[])
+    department_id = SelectField(_l("Department (department contacts)"), coerce=int, choices=[], default=0)
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     language = SelectField(_l("Language"), choices=choices([("zh", "简体中文"), ("en", "English")]))

@@ -28,6 +28,12 @@ def _county_choices():
     return choices([(0, _("— none —"))] + [(c.id, c.name) for c in counties.all_counties()])
 
 
+def _department_choices():
+    from crm.services.departments import all_departments
+
+    return choices([(0, _("— none —"))] + [(d.id, d.name) for d in all_departments()])
+
+
 @bp.route("/users")
 def users_index():
     page = paginate(users.users_query(role=request.args.get("role") or None,
@@ -41,8 +47,12 @@ def users_form(user_id: int | None = None):
     user = users.get_user(user_id) if user_id else None
     form = UserForm(obj=user)
     form.county_id.choices = _county_choices()
+    form.department_id.choices = _department_choices()
+    if form.department_id.data is None:  # most users have none; a form sent without the field means none
+        form.department_id.data = 0
     if request.method == "GET" and user is not None:
         form.county_id.data = user.county_id or 0
+        form.department_id.data = user.department_id or 0
     conflict = None
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version")}
@@ -57,6 +67,7 @@ def users_form(user_id: int | None = None):
         except EditConflict as error:
             saved = UserForm(formdata=None, obj=user)
             saved.county_id.choices, saved.county_id.data = _county_choices(), user.county_id or 0
+            saved.department_id.choices, saved.department_id.data = _department_choices(), user.department_id or 0
             conflict = edit_conflict(form, error, saved)
         else:
             flash(_("User %(name)s saved.", name=user.username), "success")

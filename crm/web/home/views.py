@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.models import Role
-from crm.services import dashboard, followups, notifications, targets
+from crm.services import dashboard, followups, notifications, problems, targets
 from crm.services.permissions import can
 
 bp = Blueprint("home", __name__)
@@ -18,8 +18,11 @@ DASHBOARD_ROLES = (Role.VIEWER, Role.CITY_STAFF)
 @login_required
 def index():
     user, now = current_user._get_current_object(), datetime.now(UTC)
+    if user.role == Role.DEPARTMENT:
+        return redirect(url_for("problems.index"))  # a department contact's whole job is there
     page = {"buckets": followups.my_followups(user, now) if user.role != Role.VIEWER else {},
-            "unread": notifications.unread_count(user), "may_log": can(user, "interaction.log")}
+            "unread": notifications.unread_count(user), "may_log": can(user, "interaction.log"),
+            "problem_counts": problems.counts(user, now) if can(user, "problem.list") else None}
     if user.role not in DASHBOARD_ROLES:
         return render_template("home/index.html", **page)
     year = request.args.get("year", type=int)
