@@ -50,6 +50,13 @@ def populate_errors(form: FlaskForm, error: InvalidInput) -> None:
                 flash(str(message), "danger")
 
 
+def flash_errors(error: InvalidInput) -> None:
+    """A refusal of an action without a form of its own (a button, a one-field form): each message as a flash."""
+    for messages in error.errors.values():
+        for message in messages:
+            flash(str(message), "danger")
+
+
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 wants them (tuples are deprecated there)."""
     return [SelectChoice(value, label) for value, label in pairs]

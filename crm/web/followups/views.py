@@ -15,7 +15,7 @@ from crm.services.errors import Conflict, EditConflict, InvalidInput, Permission
 from crm.services.permissions import can
 from crm.web.followups import labels
 from crm.web.followups.forms import CompleteForm, FollowupForm, HandoffForm, ReasonForm
-from crm.web.forms import choices, create_once, edit_conflict, populate_errors
+from crm.web.forms import choices, create_once, edit_conflict, flash_errors, populate_errors
 from crm.web.redirects import safe_path
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
@@ -39,12 +39,6 @@ def _labels():
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _flash_errors(error: InvalidInput) -> None:
-    for messages in error.errors.values():
-        for message in messages:
-            flash(str(message), "danger")
 
 
 def _back(default: str):
@@ -216,7 +210,7 @@ def _action(followup_id: int, call, message: str):
     try:
         call()
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     except Conflict as error:
         flash(error.message, "warning")
     else:
@@ -252,7 +246,7 @@ def give_back(followup_id: int):
     try:
         followups.return_followup(current_user, followup_id, form.reason.data, now=_now())
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     except Conflict as error:
         flash(error.message, "warning")
     else:
@@ -280,7 +274,7 @@ def bulk():
         else:
             abort(400)
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     except Conflict as error:
         flash(error.message, "warning")
     except PermissionDenied:

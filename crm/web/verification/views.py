@@ -14,6 +14,7 @@ from crm.services import attachments, counties, projects, verification, verifica
 from crm.services.errors import InvalidInput
 from crm.services.funds import project_funds
 from crm.services.permissions import can, require
+from crm.web.forms import flash_errors
 from crm.web.verification.forms import EVIDENCE_KINDS, ActionForm, DuplicateForm, ReturnForm, UploadForm
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
@@ -27,12 +28,6 @@ def _signed_in():
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _flash_errors(error: InvalidInput) -> None:
-    for messages in error.errors.values():
-        for message in messages:
-            flash(str(message), "danger")
 
 
 def _back(project_id: int):
@@ -96,7 +91,7 @@ def _decide(kind: str, ident: int, project_id: int, call):
             verification.resubmit(current_user, kind, ident, now=_now())
             flash(_("Resubmitted for verification."), "success")
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     return _back(project_id)
 
 
@@ -153,7 +148,7 @@ def decide_duplicate(project_id: int):
         verification.resolve_duplicate(current_user, project_id, form.other_id.data, form.decision.data,
                                        reason=form.reason.data, now=_now())
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     else:
         flash(_("Decision recorded."), "success")
     return _back(project_id)
@@ -173,7 +168,7 @@ def upload(project_id: int):
                                    file.read() if file else b"", kind=form.kind.data, funds_id=form.funds_id.data,
                                    content_type=getattr(file, "mimetype", None), now=_now())
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     else:
         flash(_("Evidence attached."), "success")
     return redirect(url_for("verification.project", project_id=item.id))
@@ -198,7 +193,7 @@ def delete_attachment(attachment_id: int):
     try:
         attachments.delete_attachment(current_user, attachment.id, now=_now())
     except InvalidInput as error:
-        _flash_errors(error)
+        flash_errors(error)
     else:
         flash(_("Attachment removed."), "success")
     return redirect(url_for("verification.project", project_id=attachment.project_id))
