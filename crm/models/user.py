@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -28,6 +28,7 @@ def new_session_token() -> str:
 
 class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (Index("uq_users_calendar_token", "calendar_token", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
@@ -50,7 +51,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     notify_email: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     notify_webhook: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     # The secret in the URL of the user's iCal feed of follow-ups (crm.services.calendar); None until first asked.
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # unique through an index (uq_users_calendar_token below): SQLite can add that without copying `users`
+    calendar_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # 认定: a city-level user the admin trusts to check evidence (issue 15); separate from entering results.
     can_verify: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 

@@ -65,6 +65,8 @@ def _check_request():
     sources = [request.args] if request.mimetype == "application/json" else [request.args, request.form]
     for source in sources:
         for key, value in source.items(multi=True):
+            if not isinstance(key, str) or not isinstance(value, str):  # a multipart part werkzeug read as None
+                abort(422 if request.path.startswith("/api/") else 400, description="A form field is not text.")
             if ("\x00" in key or "\x00" in value) and not _search_box(key):
                 # PostgreSQL refuses NUL in text even as a query parameter; no field of ours takes one.
                 abort(422 if request.path.startswith("/api/") else 400, description="NUL character in the input")

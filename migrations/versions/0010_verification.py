@@ -18,8 +18,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('can_verify', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN (with its default): a batch copy of `users` would drop the table every other table refers
+    # to, which SQLite refuses while foreign keys are enforced (tests/test_upgrade.py upgrades a database with rows).
+    op.add_column('users', sa.Column('can_verify', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         'result_verifications',
         sa.Column('id', sa.Integer(), nullable=False),

@@ -16,12 +16,13 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('calendar_token', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_users_calendar_token'), ['calendar_token'])
+    # A plain ADD COLUMN and a unique index, on every database: a batch copy of `users` would drop the table every
+    # other table refers to, which SQLite refuses while foreign keys are enforced (and ADD COLUMN cannot carry UNIQUE).
+    op.add_column('users', sa.Column('calendar_token', sa.String(length=64), nullable=True))
+    op.create_index('uq_users_calendar_token', 'users', ['calendar_token'], unique=True)
 
 
 def downgrade():
+    op.drop_index('uq_users_calendar_token', table_name='users')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_users_calendar_token'), type_='unique')
         batch_op.drop_column('calendar_token')

@@ -16,6 +16,10 @@ from crm.services.counties import county_by_code
 from crm.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.services.test_followups import NOW, make_followup, make_lead, user
 
+# the claim rule: county staff of the item's own county only (tests below: own county claims, another county and
+# city staff refused, a late colleague told who has it)
+COVERED_ACTIONS = {"followup.claim"}
+
 
 def _county(code: str) -> int:
     return county_by_code(code).id

@@ -19,6 +19,7 @@ COVERED_ACTIONS = {"lead.view", "lead.create", "lead.edit", "lead.delete", "lead
                    "lead.merge",
                    "lead.reveal_contacts", "conflict.decide", "interaction.log", "trip.create"}
 ROLES = [r.value for r in Role]
+READERS = [r for r in ROLES if r != "department"]  # a department contact sees only its problems (issue 15)
 
 
 def valid_uscc(body: str = "91610900MA6Y1234") -> str:
@@ -46,14 +47,14 @@ def actor(role: str, county: int | None = None, uid: int = 1) -> User:
 # --- the permission matrix (role × own/other county lead × action) ---------------------------------------
 
 MATRIX = {  # action: (roles allowed on an own-county lead, roles allowed on another county's lead)
-    "lead.view": (set(ROLES), set(ROLES)),
+    "lead.view": (set(READERS), set(READERS)),
     "lead.create": ({"admin", "city_staff", "county_staff"},) * 2,
     "lead.edit": ({"admin", "city_staff", "county_staff"}, {"admin", "city_staff"}),
     "lead.delete": ({"admin", "city_staff", "county_staff"}, {"admin", "city_staff"}),
     "lead.restore": ({"admin", "city_staff", "county_staff"}, {"admin", "city_staff"}),  # + the time limit
     "lead.view_deleted": ({"admin", "city_staff", "county_staff"},) * 2,
     "lead.merge": ({"admin", "city_staff"},) * 2,
-    "lead.reveal_contacts": (set(ROLES), set(ROLES)),
+    "lead.reveal_contacts": (set(READERS), set(READERS)),
     "conflict.decide": ({"admin", "city_staff"},) * 2,
     "interaction.log": ({"admin", "city_staff", "county_staff"},) * 2,
     "trip.create": ({"admin", "city_staff", "county_staff"},) * 2,
